@@ -1,0 +1,428 @@
+"""The claim of interchange format v1 (`claim-format.md`): models, validation, canonical form.
+
+Everything that comes in is validated here, with every problem reported at once, each with its
+contract path (`measures[2].unit_price_eur`), the bad value and a Dutch message saying what
+would be valid. Money and quantities are `Decimal`; nothing is ever a binary float.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ClassVar, Literal
+
+import rfc8785
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from vangnet.exceptions import ClaimError, Problem
+from vangnet.messages import message
+from vangnet.money import format_number, to_json_number
+
+__all__ = [
+    "AdviceBy",
+    "Applicant",
+    "ApplicantType",
+    "Assessor",
+    "Claim",
+    "Home",
+    "Measure",
+    "Municipality",
+    "OfficeHolder",
+    "Role",
+    "Scheme",
+    "Threat",
+    "ThreatStatus",
+    "Triggers",
+    "canonical_claim",
+    "claim_sha256",
+    "parse_claim",
+    "parse_claim_json",
+]
+
+Scheme = Literal["vangnet", "basismaatregelen", "beveiligingsmaatregelen", "vangnet-herijking"]
+ApplicantType = Literal["gemeente", "provincie", "waterschap", "ambtsdrager"]
+Role = Literal[
+    "burgemeester",
+    "wethouder",
+    "raadslid",
+    "gedeputeerde",
+    "cdk",
+    "statenlid",
+    "waterschapsbestuurder",
+]
+ThreatStatus = Literal["expliciet", "impliciet", "voorstelbaar", "geen", "onbekend"]
+Assessor = Literal["politie", "om", "nctv", "adviseur_bb", "gemeente", "geen"]
+AdviceBy = Literal["politie", "om", "nctv", "adviseur_bb", "ccv", "bva", "geen"]
+
+# Limits that keep every amount exact in the engine (integer cents below 2**53 even summed over
+# 500 lines). They are far above any real claim and are part of the documented contract limits.
+MAX_MONEY = Decimal("1000000000000")
+MAX_QUANTITY = Decimal("1000000")
+MAX_LINE = Decimal("1000000000")
+
+
+def _decimal(value: Any, kind: str) -> Decimal:
+    """A Decimal from a JSON number or a string holding one; never from a boolean."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(kind, message(kind))
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, int):
+        d = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise PydanticCustomError(kind, message(kind))
+        d = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            d = Decimal(value.strip())
+        except InvalidOperation:
+            raise PydanticCustomError(kind, message(kind)) from None
+        if value.strip() != value or not value:
+            raise PydanticCustomError(kind, message(kind))
+    else:
+        raise PydanticCustomError(kind, message(kind))
+    if not d.is_finite():
+        raise PydanticCustomError(kind, message(kind))
+    if d != d.quantize(Decimal("0.01"), rounding="ROUND_DOWN"):
+        raise PydanticCustomError(f"{kind}_decimals", message(f"{kind}_decimals"))
+    return d.normalize() + Decimal("0.00")  # two decimals, and no '-0.00'
+
+
+def _money(value: Any) -> Decimal:
+    d = _decimal(value, "money")
+    if d < 0:
+        raise PydanticCustomError("money_negative", message("money_negative"))
+    if d > MAX_MONEY:
+        limit = format_number(MAX_MONEY)
+        raise PydanticCustomError("money_too_large", message("money_too_large", limit=limit))
+    return d
+
+
+def _positive_money(value: Any) -> Decimal:
+    d = _money(value)
+    if d == 0:
+        raise PydanticCustomError("money_positive", message("money_positive"))
+    return d
+
+
+def _quantity(value: Any) -> Decimal:
+    d = _decimal(value, "quantity")
+    if d <= 0:
+        raise PydanticCustomError("quantity_positive", message("quantity_positive"))
+    if d > MAX_QUANTITY:
+        limit = format_number(MAX_QUANTITY)
+        raise PydanticCustomError(
+            "quantity_too_large", message("quantity_too_large", limit=limit)
+        )
+    return d
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date", message("date"))
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+PositiveMoney = Annotated[Decimal, BeforeValidator(_positive_money)]
+Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
+IsoDate = Annotated[date, BeforeValidator(_date)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Pseudonym = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class _In(BaseModel):
+    """Base of every inbound model: unknown fields are errors, nothing is silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Fields whose `None` is the contract's default (kept in the canonical claim); any other
+    # field that is `None` and was not given is left out.
+    _none_is_default: ClassVar[frozenset[str]] = frozenset()
+
+
+class Applicant(_In):
+    type: ApplicantType
+    name: Name
+
+
+class Municipality(_In):
+    name: Name
+    code: Annotated[StrictStr, Field(pattern=r"^GM[0-9]{4}$")] | None = None
+    inhabitants: Annotated[StrictInt, Field(gt=0, le=100_000_000)]
+    total_expenditure_eur: PositiveMoney | None = None
+    security_budget_eur: Money | None = None
+
+
+class OfficeHolder(_In):
+    role: Role
+    reference: Pseudonym | None = None
+
+
+class Threat(_In):
+    status: ThreatStatus
+    assessed_by: Assessor
+    assessed_on: IsoDate | None = None
+
+
+class Advice(_In):
+    by: AdviceBy
+    date: IsoDate | None = None
+
+
+class Home(_In):
+    _none_is_default = frozenset({"pkvw_certified"})
+
+    pkvw_certified: StrictBool | None = None
+    package_2021_used_eur: Money = Decimal("0.00")
+
+
+class Triggers(_In):
+    political_discussion: StrictBool = False
+    deters_reporting: StrictBool = False
+    motivation: Annotated[StrictStr, Field(max_length=2000)] = ""
+
+
+class Measure(_In):
+    code: Annotated[StrictStr, Field(max_length=64)] | None = None
+    description: Annotated[StrictStr, Field(min_length=1, max_length=500)]
+    quantity: Quantity
+    unit_price_eur: Money
+    date: IsoDate | None = None
+    advised: StrictBool = False
+    already_reimbursed_eur: Money = Decimal("0.00")
+
+    @property
+    def catalogue_code(self) -> str | None:
+        """The code to look up, or None when the line names no code at all."""
+        return self.code or None
+
+
+class Claim(_In):
+    claim_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None = None
+    scheme: Scheme = "vangnet"
+    reference_date: IsoDate
+    applicant: Applicant
+    municipality: Municipality | None = None
+    office_holder: OfficeHolder
+    threat: Threat | None = None
+    advice: Advice | None = None
+    home: Home | None = None
+    triggers: Triggers | None = None
+    measures: Annotated[list[Measure], Field(min_length=1, max_length=500)]
+
+    @field_validator("measures")
+    @classmethod
+    def _lines_stay_exact(cls, measures: list[Measure]) -> list[Measure]:
+        for i, m in enumerate(measures):
+            amount = m.quantity * m.unit_price_eur
+            if amount > MAX_LINE:
+                raise PydanticCustomError(
+                    "line_too_large",
+                    message(
+                        "line_too_large",
+                        amount=format_number(amount, 2),
+                        limit=format_number(MAX_LINE),
+                    ),
+                    {"index": i},
+                )
+        return measures
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_TYPE_KEYS = {
+    "missing": "missing",
+    "extra_forbidden": "extra_forbidden",
+    "model_type": "object",
+    "model_attributes_type": "object",
+    "dict_type": "object",
+    "list_type": "list",
+    "string_type": "text",
+    "bool_type": "boolean",
+    "bool_parsing": "boolean",
+    "int_type": "integer",
+    "int_parsing": "integer",
+    "int_from_float": "integer",
+    "literal_error": "choice",
+    "greater_than": "greater_than",
+    "greater_than_equal": "greater_than_equal",
+    "less_than_equal": "less_than_equal",
+    "string_too_long": "text_too_long",
+}
+
+_PATTERN_KEYS = {"claim_id": "claim_id", "code": "cbs_code"}
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _show(value: Any) -> str | None:
+    """The bad value as the claimant wrote it, shortened; None when the field was absent."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal | int | float):
+        return str(value)
+    if isinstance(value, str):
+        return value if len(value) <= 80 else value[:77] + "..."
+    if isinstance(value, dict):
+        return "{…}"
+    if isinstance(value, list):
+        return "[…]"
+    return type(value).__name__
+
+
+def _problem(error: Any) -> Problem:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = None if kind == "missing" else _show(error.get("input"))
+    if kind == "line_too_large":
+        loc = (*loc, ctx["index"], "quantity")
+        return Problem(_path(loc), value=None, message=error["msg"])
+    if kind.startswith(("money", "quantity", "date")) or kind in {"claim_id"}:
+        return Problem(_path(loc), value, error["msg"])
+    if kind == "literal_error":
+        expected = ctx.get("expected", "").replace("'", "").replace(" or ", ", ")
+        return Problem(_path(loc), value, message("choice", expected=expected))
+    if kind == "string_pattern_mismatch":
+        key = _PATTERN_KEYS.get(str(loc[-1]), "invalid")
+        return Problem(_path(loc), value, message(key))
+    if kind == "string_too_short":
+        key = "text_empty" if ctx.get("min_length") == 1 else "text_too_short"
+        return Problem(_path(loc), value, message(key, **ctx))
+    if kind == "too_short":
+        return Problem(_path(loc), value, message("list_too_short", **ctx))
+    if kind == "too_long":
+        return Problem(_path(loc), value, message("list_too_long", **ctx))
+    key = _TYPE_KEYS.get(kind)
+    if key is None:
+        return Problem(_path(loc), value, message("invalid"))
+    return Problem(_path(loc), value, message(key, **ctx))
+
+
+def parse_claim(data: Any) -> Claim:
+    """Validate a decoded claim; raise `ClaimError` listing every problem at once."""
+    try:
+        return Claim.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(e) for e in exc.errors(include_url=False)]
+        raise ClaimError(problems) from None
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _no_constants(name: str) -> Any:
+    raise PydanticCustomError("json_constant", message("json_constant", value=name))
+
+
+def decode_json(text: str | bytes) -> Any:
+    """Decode claim JSON with exact decimals; raise `ClaimError` naming where it is broken."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ClaimError([Problem("(aanvraag)", None, message("json_encoding"))]) from None
+    text = text.removeprefix("\ufeff")
+    try:
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_no_constants,
+            object_pairs_hook=_no_duplicates,
+        )
+    except _DuplicateKey as exc:
+        raise ClaimError([Problem(exc.key, None, message("json_duplicate_key"))]) from None
+    except PydanticCustomError as exc:
+        raise ClaimError([Problem("(aanvraag)", None, str(exc))]) from None
+    except json.JSONDecodeError as exc:
+        msg = message("json", detail=exc.msg, line=exc.lineno, column=exc.colno)
+        raise ClaimError([Problem("(aanvraag)", None, msg)]) from None
+
+
+def parse_claim_json(text: str | bytes) -> Claim:
+    """Decode and validate claim JSON; raise `ClaimError` with every problem."""
+    return parse_claim(decode_json(text))
+
+
+# --- canonical form ---------------------------------------------------------------------------
+
+
+def _canonical(model: _In) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    fields_set = model.model_fields_set
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if value is None:
+            # left out when absent and without default; kept (as null) when None is the default
+            # or when the claimant wrote null explicitly where that is allowed
+            if name not in fields_set and name not in model._none_is_default:
+                continue
+            if name not in fields_set and not info.is_required():
+                out[name] = None
+                continue
+        out[name] = _canonical_value(value)
+    return out
+
+
+def _canonical_value(value: Any) -> Any:
+    if isinstance(value, _In):
+        return _canonical(value)
+    if isinstance(value, list):
+        return [_canonical_value(v) for v in value]
+    if isinstance(value, Decimal):
+        return to_json_number(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def canonical_claim(claim: Claim) -> bytes:
+    """The claim in RFC 8785 canonical JSON, with defaults filled in (see the contract)."""
+    return bytes(rfc8785.dumps(_canonical(claim)))
+
+
+def claim_sha256(claim: Claim) -> str:
+    """SHA-256 (hex) of the canonical claim."""
+    return hashlib.sha256(canonical_claim(claim)).hexdigest()

@@ -1,0 +1,94 @@
+"""The errors vangnet raises, one hierarchy for the whole package.
+
+    VangnetError                      base of everything below
+    ├── ClaimError                    a claim is invalid: carries the problems, in Dutch
+    ├── NoRulesetError                no ruleset version in force on the reference date
+    ├── DataError                     a declarative file (ruleset, catalogue) is invalid
+    │   ├── CatalogueError            ...a catalogue version, naming the file and row
+    │   └── RulesetError              ...a ruleset version, naming the file and rule id
+    └── EvaluationError               an evaluation could not complete
+        └── EngineFailure             the C rule engine failed: its process is unusable
+
+A `ClaimError` or `NoRulesetError` becomes a refusal (CLI exit 2, API 400); a `DataError` is a
+fault in the published data and stops start-up; an `EvaluationError` is reported as a clear
+error for one claim, never as a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CatalogueError",
+    "ClaimError",
+    "DataError",
+    "EngineFailure",
+    "EvaluationError",
+    "NoRulesetError",
+    "Problem",
+    "RulesetError",
+    "VangnetError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem with one field of a claim: its contract path, the bad value, and a fix."""
+
+    field: str
+    value: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"field": self.field, "value": self.value, "message": self.message}
+
+
+class VangnetError(Exception):
+    """Base class of every error vangnet raises on purpose."""
+
+
+class ClaimError(VangnetError):
+    """The claim is invalid; `problems` lists every problem at once."""
+
+    code = "ongeldige_aanvraag"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        n = len(problems)
+        self.message = (
+            "De aanvraag is ongeldig: 1 probleem."
+            if n == 1
+            else f"De aanvraag is ongeldig: {n} problemen."
+        )
+        super().__init__(self.message)
+
+
+class NoRulesetError(VangnetError):
+    """No version of the claim's scheme is in force on its reference date."""
+
+    code = "geen_regelset"
+
+    def __init__(self, message: str, field: str = "reference_date", value: str | None = None):
+        self.message = message
+        self.problems = [Problem(field, value, message)]
+        super().__init__(message)
+
+
+class DataError(VangnetError):
+    """A declarative data file is invalid."""
+
+
+class CatalogueError(DataError):
+    """A catalogue version is invalid; the message names the file and the row."""
+
+
+class RulesetError(DataError):
+    """A ruleset version is invalid; the message names the file and the rule id."""
+
+
+class EvaluationError(VangnetError):
+    """An evaluation could not complete; the claim got no decision."""
+
+
+class EngineFailure(EvaluationError):
+    """The C rule engine failed; the process that ran it must be replaced."""
