@@ -1,0 +1,144 @@
+"""The decision and the refusal of interchange format v1 (`claim-format.md`), as models.
+
+These are outbound models: built by `vangnet.evaluate`, serialised by `to_json` with money as
+JSON numbers with exactly two decimals, keys in the contract's order.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from vangnet import jsonout
+from vangnet.exceptions import ClaimError, NoRulesetError, Problem
+
+__all__ = [
+    "CatalogueRef",
+    "Decision",
+    "DecisionLine",
+    "Finding",
+    "Outcome",
+    "Receipt",
+    "Refusal",
+    "RefusalError",
+    "RefusalProblem",
+    "RulesetRef",
+    "refusal_for",
+]
+
+Outcome = Literal["toekennen", "gedeeltelijk", "afwijzen", "nader_onderzoek"]
+LineStatus = Literal["uitgesloten", "vergoedbaar", "deels", "te_beoordelen"]
+Effect = Literal["voldaan", "afwijzen", "nader_onderzoek", "info"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RulesetRef(_Out):
+    id: str
+    version: str
+    status: Literal["wet", "interpretatie", "simulatie"]
+    valid_from: date
+    valid_to: date | None
+    sha256: str
+
+
+class CatalogueRef(_Out):
+    valid_from: date
+    sha256: str
+
+
+class DecisionLine(_Out):
+    index: int
+    code: str | None
+    description: str
+    claimed_eur: Decimal
+    reference_eur: Decimal | None
+    eligible_eur: Decimal
+    status: LineStatus
+    rules: list[str]
+    explanation: str
+
+
+class Finding(_Out):
+    rule: str
+    effect: Effect
+    explanation: str
+    source: str
+
+
+class Receipt(_Out):
+    engine: str
+    claim_sha256: str
+    ruleset_sha256: str
+    catalogue_sha256: str
+    evaluated_at: str
+
+
+class Decision(_Out):
+    claim_id: str
+    outcome: Outcome
+    simulation: bool
+    # present (true) only when a version was forced outside its validity period
+    forced: bool = False
+    claimed_total_eur: Decimal
+    eligible_total_eur: Decimal
+    ruleset: RulesetRef
+    catalogue: CatalogueRef
+    lines: list[DecisionLine]
+    findings: list[Finding]
+    receipt: Receipt
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's JSON shape (money as Decimal, dates as ISO strings)."""
+        data = self.model_dump()
+        if not self.forced:
+            del data["forced"]
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The decision as JSON: money with exactly two decimals."""
+        return jsonout.dumps(self.as_dict(), indent=indent)
+
+
+class RefusalProblem(_Out):
+    field: str
+    value: str | None
+    message: str
+
+
+class RefusalError(_Out):
+    code: Literal["ongeldige_aanvraag", "geen_regelset"]
+    message: str
+    problems: list[RefusalProblem]
+
+
+class Refusal(_Out):
+    claim_file: str | None = None
+    error: RefusalError
+
+    def to_json(self, indent: int | None = None) -> str:
+        data = self.model_dump()
+        if self.claim_file is None:
+            del data["claim_file"]
+        return jsonout.dumps(data, indent=indent)
+
+
+def _problems(problems: list[Problem]) -> list[RefusalProblem]:
+    return [RefusalProblem(field=p.field, value=p.value, message=p.message) for p in problems]
+
+
+def refusal_for(error: ClaimError | NoRulesetError, claim_file: str | None = None) -> Refusal:
+    """The refusal of the contract for a claim that gets no decision."""
+    return Refusal(
+        claim_file=claim_file,
+        error=RefusalError(
+            code=error.code,  # type: ignore[arg-type]
+            message=error.message,
+            problems=_problems(error.problems),
+        ),
+    )

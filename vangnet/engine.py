@@ -1,0 +1,162 @@
+"""The one module that touches durable-rules (2.0.28, a C Rete engine from 2020).
+
+What was measured about it (`shared/engine/durable-rules.md`) decides the shape:
+
+- its `Host` loses results through timer threads: we call the C module directly, no timers;
+- more than 1,024 live sessions, or two live sessions on one ruleset, corrupt memory: one
+  session at a time per process (a lock), always deleted after the evaluation, also on error;
+- deleting a session in which nothing fired can free an invalid pointer: every session starts
+  with a start fact that an anchor rule always fires on, and each ruleset is primed once;
+- rulesets cannot be replaced or deleted: each version is compiled once per process, under a
+  unique name that includes its content hash;
+- the C library has no locks and never releases the GIL: calls are serialised per process;
+  throughput comes from more processes (`vangnet.workers`);
+- any error inside the C engine marks this process's engine unusable (`EngineFailure`); its
+  supervisor replaces the process. A fault in our own code during a session only ends that
+  session: the session is deleted and the error passes to the caller.
+
+Every firing is returned as (engine rule name, fact id): the trace that decisions, letters and
+auditors use.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import durable_rules_engine as _c
+
+from vangnet.exceptions import EngineFailure
+
+__all__ = ["DURABLE_VERSION", "Firing", "RuleEngine", "Session", "default_engine"]
+
+DURABLE_VERSION = "2.0.28"
+
+START = {"id": "$start", "kind": "start"}
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One rule firing: the engine rule's name and the id of the fact it matched."""
+
+    rule: str
+    fact_id: str
+
+
+def _dumps(value: Any) -> str:
+    # rules and facts must be encoded alike: strings are compared as raw JSON text
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Session:
+    """One evaluation's session: assert facts, collect the firings they cause."""
+
+    def __init__(self, engine: RuleEngine, handle: int, sid: str) -> None:
+        self._engine = engine
+        self._handle = handle
+        self._sid = sid
+        self._state: int | None = None
+
+    def assert_facts(self, facts: Sequence[dict[str, Any]]) -> list[Firing]:
+        """Assert `facts` (each with a unique `id`) and run every action they cause."""
+        batch = [{**f, "sid": self._sid} for f in facts]
+        engine = self._engine
+        try:
+            result = _c.assert_facts(self._handle, _dumps(batch))
+            # result code 1 only means "some fact matched no rule"; 2 is a duplicate fact
+            if result[0] == 2:
+                raise EngineFailure("de regelengine weigerde een dubbel feit")
+            self._state = result[1]
+            return engine._drain(self._handle, self._state)
+        except EngineFailure:
+            engine._broken = True
+            raise
+        except Exception as exc:  # an error inside the C engine: this process is done
+            engine._broken = True
+            raise EngineFailure(f"de regelengine faalde: {exc}") from exc
+
+
+class RuleEngine:
+    """Compiled rulesets and serialised sessions in this process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handles: dict[str, int] = {}
+        self._sids = itertools.count(1)
+        self._broken = False
+
+    @property
+    def usable(self) -> bool:
+        return not self._broken
+
+    def _check(self) -> None:
+        if self._broken:
+            raise EngineFailure(
+                "de regelengine in dit proces is onbruikbaar na een eerdere fout;"
+                " het proces moet worden vervangen"
+            )
+
+    def register(self, name: str, compiled: dict[str, Any]) -> None:
+        """Compile a ruleset once under `name` (unique per content) and prime it."""
+        with self._lock:
+            self._check()
+            if name in self._handles:
+                return
+            try:
+                handle = _c.create_ruleset(name, _dumps(compiled))
+            except Exception as exc:
+                self._broken = True
+                raise EngineFailure(f"de regelengine kon regelset {name} niet laden: {exc}") from exc
+            self._handles[name] = handle
+        with self.session(name):  # prime: the first delete_state after something fired
+            pass
+
+    def registered(self, name: str) -> bool:
+        return name in self._handles
+
+    def _drain(self, handle: int, state: int) -> list[Firing]:
+        firings: list[Firing] = []
+        result = _c.start_action_for_state(handle, state)
+        message = None if not result else result[1]
+        while message:
+            for rule, match in json.loads(message).items():
+                firings.append(Firing(rule, match["m"]["id"]))
+            message = _c.complete_and_start_action(handle, state)
+        return firings
+
+    @contextmanager
+    def session(self, name: str) -> Iterator[Session]:
+        """One evaluation: holds the process lock, starts with the anchor, always deletes."""
+        with self._lock:
+            self._check()
+            handle = self._handles[name]
+            sid = str(next(self._sids))
+            session = Session(self, handle, sid)
+            session.assert_facts([START])
+            try:
+                yield session
+            finally:
+                if not self._broken:
+                    try:
+                        _c.delete_state(handle, sid)
+                    except Exception as exc:
+                        self._broken = True
+                        raise EngineFailure(f"de regelengine faalde bij het opruimen: {exc}") from exc
+
+
+_default: RuleEngine | None = None
+_default_lock = threading.Lock()
+
+
+def default_engine() -> RuleEngine:
+    """The process's engine (created on first use)."""
+    global _default  # noqa: PLW0603 - one engine per process is the point
+    with _default_lock:
+        if _default is None:
+            _default = RuleEngine()
+        return _default
