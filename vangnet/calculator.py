@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
 from vangnet.catalogue import Catalogue, CatalogueItem, CatalogueSet
@@ -129,9 +129,11 @@ def _line(index: int, m: Measure, catalogue: Catalogue) -> CalculatedLine:
     if ref_unit is not None:
         reference = round_cents(m.quantity * ref_unit)
         if ref_unit > 0:
-            deviation = ((m.unit_price_eur - ref_unit) * 100 / ref_unit).quantize(
-                _PCT, rounding=ROUND_HALF_UP
-            )
+            exact = (m.unit_price_eur - ref_unit) * 100 / ref_unit
+            deviation = exact.quantize(_PCT, rounding=ROUND_HALF_UP)
+            if deviation == 0 and exact != 0:
+                # a price that differs from the reference never shows as a 0.00 % deviation
+                deviation = exact.quantize(_PCT, rounding=ROUND_UP)
     eq = None if item is None else catalogue.get(item.pkvw_equivalent)
     eq_exact = eq_eur = None
     if eq is not None and eq.reference_unit_price_eur is not None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,12 @@ class CatalogueSet:
         return in_force(self.versions, day)
 
 
+# A reference price is a plain amount (no sign, no exponent, at most two decimals); a price date
+# is YYYY-MM-DD only (`date.fromisoformat` would also take '20261128' or '2026-W48-6').
+_PRICE = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _fail(path: Path, row: int | None, text: str) -> CatalogueError:
     where = f"{path.name}, rij {row}" if row is not None else path.name
     return CatalogueError(f"{where}: {text}")
@@ -179,21 +186,26 @@ def _item(row: dict[str, str], meta: dict[str, Any], path: Path, n: int) -> Cata
     raw_price = row["reference_unit_price_eur"].strip()
     price: Decimal | None = None
     if raw_price:
-        try:
-            price = Decimal(raw_price)
-        except InvalidOperation:
-            raise _fail(path, n, f"referentieprijs {raw_price!r} bij {code} is geen getal") from None
-        if not price.is_finite() or price < 0 or price != round(price, 2):
-            raise _fail(path, n, f"referentieprijs {raw_price!r} bij {code} is ongeldig")
-        price = price.quantize(Decimal("0.01"))
+        if not _PRICE.fullmatch(raw_price):
+            raise _fail(
+                path,
+                n,
+                f"referentieprijs {raw_price!r} bij {code} is geen bedrag"
+                " (een getal van 0 of meer met hoogstens twee decimalen, bijvoorbeeld 2600.50)",
+            )
+        price = Decimal(raw_price).quantize(Decimal("0.01"))
     elif category not in meta["categories_without_price"]:
         raise _fail(path, n, f"referentieprijs ontbreekt bij {code} (categorie {category})")
     if row["price_basis"] not in meta["price_bases"]:
         raise _fail(path, n, f"onbekende prijsgrondslag {row['price_basis']!r} bij {code}")
     try:
+        if not _ISO_DATE.fullmatch(row["price_date"]):
+            raise ValueError(row["price_date"])
         price_date = date.fromisoformat(row["price_date"])
     except ValueError:
-        raise _fail(path, n, f"prijsdatum {row['price_date']!r} bij {code} is ongeldig") from None
+        raise _fail(
+            path, n, f"prijsdatum {row['price_date']!r} bij {code} is geen datum (JJJJ-MM-DD)"
+        ) from None
     if row["recurring"] not in ("yes", "no"):
         raise _fail(path, n, f"recurring moet yes of no zijn bij {code}")
     return CatalogueItem(
@@ -215,7 +227,8 @@ def load_catalogue(meta_path: Path) -> Catalogue:
     """Load and validate one catalogue version from its YAML file (and the items it names)."""
     meta = _read_meta(meta_path)
     valid_from = _date(meta["valid_from"], meta_path, "valid_from")
-    valid_to = None if meta.get("valid_to") is None else _date(meta["valid_to"], meta_path, "valid_to")
+    raw_to = meta.get("valid_to")
+    valid_to = None if raw_to is None else _date(raw_to, meta_path, "valid_to")
     if meta_path.stem != valid_from.isoformat():
         raise _fail(meta_path, None, f"de bestandsnaam moet {valid_from.isoformat()}.yaml zijn")
     if valid_to is not None and valid_to < valid_from:
@@ -227,25 +240,40 @@ def load_catalogue(meta_path: Path) -> Catalogue:
             if tuple(reader.fieldnames or ()) != COLUMNS:
                 raise _fail(items_path, 1, f"de kolommen moeten zijn: {', '.join(COLUMNS)}")
             items: dict[str, CatalogueItem] = {}
-            for n, row in enumerate(reader, start=2):
+            rows: dict[str, int] = {}
+            for row in reader:
+                # the row as a spreadsheet numbers it (header = 1), also after a blank line
+                n = reader.line_num
                 if None in row or any(v is None for v in row.values()):
                     raise _fail(items_path, n, "verkeerd aantal kolommen")
                 item = _item(row, meta, items_path, n)
                 if item.code in items:
-                    raise _fail(items_path, n, f"dubbele code {item.code}")
+                    raise _fail(
+                        items_path, n, f"dubbele code {item.code} (ook in rij {rows[item.code]})"
+                    )
                 items[item.code] = item
+                rows[item.code] = n
     except OSError as exc:
         raise _fail(items_path, None, f"niet leesbaar: {exc.strerror}") from None
     if not items:
         raise _fail(items_path, None, "bevat geen maatregelen")
-    for n, item in enumerate(items.values(), start=2):
+    for item in items.values():
         if item.pkvw_equivalent is None:
             continue
+        n = rows[item.code]
         eq = items.get(item.pkvw_equivalent)
         if eq is None:
-            raise _fail(items_path, n, f"PKVW-equivalent {item.pkvw_equivalent} bestaat niet")
+            raise _fail(
+                items_path,
+                n,
+                f"PKVW-equivalent {item.pkvw_equivalent} bij {item.code} bestaat niet",
+            )
         if eq.reference_unit_price_eur is None:
-            raise _fail(items_path, n, f"PKVW-equivalent {eq.code} heeft geen referentieprijs")
+            raise _fail(
+                items_path,
+                n,
+                f"PKVW-equivalent {eq.code} bij {item.code} heeft geen referentieprijs",
+            )
     canonical = {
         "valid_from": valid_from.isoformat(),
         "valid_to": None if valid_to is None else valid_to.isoformat(),

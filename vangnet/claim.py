@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from datetime import date
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 import rfc8785
@@ -24,7 +25,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
-    field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -75,6 +76,23 @@ MAX_QUANTITY = Decimal("1000000")
 MAX_LINE = Decimal("1000000000")
 
 
+# A string holding a number must hold a JSON number: no '1_000', '+5', ' 5', 'nan' or non-ASCII
+# digits, all of which `Decimal()` would accept.
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# Above this magnitude a number is left unquantized (every limit is far below it), so that no
+# Decimal context arithmetic can overflow or lose digits on absurd input such as 1e999999999.
+_HUGE_ADJUSTED = 18
+
+
+def _decimals(d: Decimal) -> int:
+    """How many decimals a finite `d` needs (trailing zeros do not count); context-free."""
+    _, digits, exponent = d.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(-exponent - trailing, 0)
+
+
 def _decimal(value: Any, kind: str) -> Decimal:
     """A Decimal from a JSON number or a string holding one; never from a boolean."""
     if isinstance(value, bool):
@@ -88,19 +106,18 @@ def _decimal(value: Any, kind: str) -> Decimal:
             raise PydanticCustomError(kind, message(kind))
         d = Decimal(repr(value))
     elif isinstance(value, str):
-        try:
-            d = Decimal(value.strip())
-        except InvalidOperation:
-            raise PydanticCustomError(kind, message(kind)) from None
-        if value.strip() != value or not value:
+        if not _JSON_NUMBER.fullmatch(value):
             raise PydanticCustomError(kind, message(kind))
+        d = Decimal(value)
     else:
         raise PydanticCustomError(kind, message(kind))
     if not d.is_finite():
         raise PydanticCustomError(kind, message(kind))
-    if d != d.quantize(Decimal("0.01"), rounding="ROUND_DOWN"):
+    if _decimals(d) > 2:
         raise PydanticCustomError(f"{kind}_decimals", message(f"{kind}_decimals"))
-    return d.normalize() + Decimal("0.00")  # two decimals, and no '-0.00'
+    if d.adjusted() >= _HUGE_ADJUSTED:
+        return d  # the caller's limit rejects it (comparisons are exact)
+    return d.quantize(Decimal("0.01")) + 0  # two decimals, and no '-0.00'
 
 
 def _money(value: Any) -> Decimal:
@@ -126,16 +143,18 @@ def _quantity(value: Any) -> Decimal:
         raise PydanticCustomError("quantity_positive", message("quantity_positive"))
     if d > MAX_QUANTITY:
         limit = format_number(MAX_QUANTITY)
-        raise PydanticCustomError(
-            "quantity_too_large", message("quantity_too_large", limit=limit)
-        )
+        raise PydanticCustomError("quantity_too_large", message("quantity_too_large", limit=limit))
     return d
 
 
+# Only the extended calendar form: `date.fromisoformat` also takes '2016-W09-2' and '20160301'.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(value: Any) -> date:
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -156,8 +175,8 @@ class _In(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # Fields whose `None` is the contract's default (kept in the canonical claim); any other
-    # field that is `None` and was not given is left out.
+    # Fields whose `None` is the contract's default (kept in the canonical claim as null); any
+    # other field that is `None` (absent, or written as null where that is allowed) is left out.
     _none_is_default: ClassVar[frozenset[str]] = frozenset()
 
 
@@ -217,6 +236,20 @@ class Measure(_In):
         """The code to look up, or None when the line names no code at all."""
         return self.code or None
 
+    @model_validator(mode="after")
+    def _line_stays_exact(self) -> Measure:
+        amount = self.quantity * self.unit_price_eur
+        if amount > MAX_LINE:
+            raise PydanticCustomError(
+                "line_too_large",
+                message(
+                    "line_too_large",
+                    amount=format_number(amount, 2),
+                    limit=format_number(MAX_LINE),
+                ),
+            )
+        return self
+
 
 class Claim(_In):
     claim_id: Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None = None
@@ -230,23 +263,6 @@ class Claim(_In):
     home: Home | None = None
     triggers: Triggers | None = None
     measures: Annotated[list[Measure], Field(min_length=1, max_length=500)]
-
-    @field_validator("measures")
-    @classmethod
-    def _lines_stay_exact(cls, measures: list[Measure]) -> list[Measure]:
-        for i, m in enumerate(measures):
-            amount = m.quantity * m.unit_price_eur
-            if amount > MAX_LINE:
-                raise PydanticCustomError(
-                    "line_too_large",
-                    message(
-                        "line_too_large",
-                        amount=format_number(amount, 2),
-                        limit=format_number(MAX_LINE),
-                    ),
-                    {"index": i},
-                )
-        return measures
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -269,9 +285,15 @@ _TYPE_KEYS = {
     "greater_than_equal": "greater_than_equal",
     "less_than_equal": "less_than_equal",
     "string_too_long": "text_too_long",
+    "string_unicode": "text_unicode",
 }
 
 _PATTERN_KEYS = {"claim_id": "claim_id", "code": "cbs_code"}
+
+
+def _utf8(text: str) -> str:
+    """`text` with lone surrogates (from JSON escapes like \\ud800) written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -280,8 +302,8 @@ def _path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
-    return out
+            out += ("." if out else "") + _utf8(part)
+    return out or "(aanvraag)"  # the claim as a whole, as for a JSON syntax error
 
 
 def _show(value: Any) -> str | None:
@@ -291,9 +313,9 @@ def _show(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal | int | float):
-        return str(value)
+        value = str(value)
     if isinstance(value, str):
-        return value if len(value) <= 80 else value[:77] + "..."
+        return _utf8(value if len(value) <= 80 else value[:77] + "...")
     if isinstance(value, dict):
         return "{…}"
     if isinstance(value, list):
@@ -307,8 +329,7 @@ def _problem(error: Any) -> Problem:
     ctx = error.get("ctx") or {}
     value = None if kind == "missing" else _show(error.get("input"))
     if kind == "line_too_large":
-        loc = (*loc, ctx["index"], "quantity")
-        return Problem(_path(loc), value=None, message=error["msg"])
+        return Problem(_path((*loc, "quantity")), value=None, message=error["msg"])
     if kind.startswith(("money", "quantity", "date")) or kind in {"claim_id"}:
         return Problem(_path(loc), value, error["msg"])
     if kind == "literal_error":
@@ -324,10 +345,10 @@ def _problem(error: Any) -> Problem:
         return Problem(_path(loc), value, message("list_too_short", **ctx))
     if kind == "too_long":
         return Problem(_path(loc), value, message("list_too_long", **ctx))
-    key = _TYPE_KEYS.get(kind)
-    if key is None:
+    type_key = _TYPE_KEYS.get(kind)
+    if type_key is None:
         return Problem(_path(loc), value, message("invalid"))
-    return Problem(_path(loc), value, message(key, **ctx))
+    return Problem(_path(loc), value, message(type_key, **ctx))
 
 
 def parse_claim(data: Any) -> Claim:
@@ -339,7 +360,7 @@ def parse_claim(data: Any) -> Claim:
         raise ClaimError(problems) from None
 
 
-class _DuplicateKey(ValueError):
+class _DuplicateKeyError(ValueError):
     def __init__(self, key: str) -> None:
         self.key = key
 
@@ -348,9 +369,15 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise _DuplicateKey(key)
+            raise _DuplicateKeyError(key)
         out[key] = value
     return out
+
+
+def _int(text: str) -> int | Decimal:
+    # Python refuses to convert integers of more than 4300 digits; such a number is kept as a
+    # Decimal so that the field it stands in is reported (too large, or not an integer).
+    return int(text) if len(text) <= 100 else Decimal(text)
 
 
 def _no_constants(name: str) -> Any:
@@ -369,16 +396,19 @@ def decode_json(text: str | bytes) -> Any:
         return json.loads(
             text,
             parse_float=Decimal,
+            parse_int=_int,
             parse_constant=_no_constants,
             object_pairs_hook=_no_duplicates,
         )
-    except _DuplicateKey as exc:
+    except _DuplicateKeyError as exc:
         raise ClaimError([Problem(exc.key, None, message("json_duplicate_key"))]) from None
     except PydanticCustomError as exc:
         raise ClaimError([Problem("(aanvraag)", None, str(exc))]) from None
     except json.JSONDecodeError as exc:
         msg = message("json", detail=exc.msg, line=exc.lineno, column=exc.colno)
         raise ClaimError([Problem("(aanvraag)", None, msg)]) from None
+    except RecursionError:
+        raise ClaimError([Problem("(aanvraag)", None, message("json_depth"))]) from None
 
 
 def parse_claim_json(text: str | bytes) -> Claim:
@@ -391,17 +421,13 @@ def parse_claim_json(text: str | bytes) -> Claim:
 
 def _canonical(model: _In) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    fields_set = model.model_fields_set
-    for name, info in type(model).model_fields.items():
+    for name in type(model).model_fields:
         value = getattr(model, name)
-        if value is None:
-            # left out when absent and without default; kept (as null) when None is the default
-            # or when the claimant wrote null explicitly where that is allowed
-            if name not in fields_set and name not in model._none_is_default:
-                continue
-            if name not in fields_set and not info.is_required():
-                out[name] = None
-                continue
+        # An optional field without default is left out whether it was absent or written as
+        # null: both validate to the same claim, which must get the same hash and id. A field
+        # whose default is null (`home.pkvw_certified`) is always written.
+        if value is None and name not in model._none_is_default:
+            continue
         out[name] = _canonical_value(value)
     return out
 

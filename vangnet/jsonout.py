@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["dumps"]
 
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_str = json.encoder.encode_basestring
 
 
 def _write(value: Any, out: list[str], indent: int | None, level: int) -> None:
@@ -32,26 +32,25 @@ def _write(value: Any, out: list[str], indent: int | None, level: int) -> None:
     elif isinstance(value, date):
         out.append(_encode_str(value.isoformat()))
     elif isinstance(value, Mapping):
-        _container(list(value.items()), out, indent, level, "{", "}", keyed=True)
-    elif isinstance(value, Sequence):
-        _container(list(value), out, indent, level, "[", "]", keyed=False)
+        _container(list(value.items()), out, indent, level, brackets="{}", keyed=True)
+    elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        _container(list(value), out, indent, level, brackets="[]", keyed=False)
     else:
         raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
 def _container(
-    items: list[Any], out: list[str], indent: int | None, level: int, op: str, cl: str, *,
-    keyed: bool,
+    items: list[Any], out: list[str], indent: int | None, level: int, *, brackets: str, keyed: bool
 ) -> None:
+    op, cl = brackets[0], brackets[1]
     if not items:
         out.append(op + cl)
         return
     out.append(op)
     inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
-    sep = "," if indent is None else ","
     for i, item in enumerate(items):
         if i:
-            out.append(sep)
+            out.append(",")
         out.append(inner)
         if keyed:
             key, val = item

@@ -22,6 +22,7 @@ MESSAGES: dict[str, str] = {
     "text_empty": "mag niet leeg zijn",
     "text_too_short": "moet minstens {min_length} teken(s) bevatten",
     "text_too_long": "mag hoogstens {max_length} tekens bevatten",
+    "text_unicode": "bevat tekens die geen geldige Unicode zijn; verwijder ze",
     "boolean": "moet true of false zijn (zonder aanhalingstekens)",
     "integer": "moet een geheel getal zijn, zonder decimalen, bijvoorbeeld 45000",
     "date": "moet een datum zijn in de vorm JJJJ-MM-DD, bijvoorbeeld 2016-03-01",
@@ -46,7 +47,9 @@ MESSAGES: dict[str, str] = {
         "aantal maal prijs per eenheid is {amount}; een regel mag hoogstens {limit} bedragen"
     ),
     # specific fields
-    "claim_id": "moet 1 tot 64 tekens zijn uit A-Z, a-z, 0-9, punt, liggend streepje of koppelteken",
+    "claim_id": (
+        "moet 1 tot 64 tekens zijn uit A-Z, a-z, 0-9, punt, liggend streepje of koppelteken"
+    ),
     "cbs_code": "moet een CBS-gemeentecode zijn: GM gevolgd door 4 cijfers, bijvoorbeeld GM0363",
     "required_for_scheme": "is verplicht voor de regeling {scheme}",
     # whole documents
@@ -54,6 +57,7 @@ MESSAGES: dict[str, str] = {
     "json_duplicate_key": "komt twee keer voor in hetzelfde object",
     "json_constant": "{value} is geen getal; gebruik een gewoon getal",
     "json_encoding": "is geen UTF-8-tekst",
+    "json_depth": "is te diep genest om te lezen; een aanvraag heeft hoogstens enkele niveaus",
     "invalid": "heeft een ongeldige waarde",
     # refusals
     "refusal_invalid_one": "De aanvraag is ongeldig: 1 probleem.",

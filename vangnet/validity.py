@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from itertools import pairwise
 from typing import Protocol, TypeVar
 
 __all__ = ["Dated", "covers", "describe_periods", "find_overlap", "in_force"]
@@ -35,7 +36,7 @@ def in_force(versions: Sequence[D], day: date) -> D | None:
 def find_overlap(versions: Sequence[D]) -> tuple[D, D] | None:
     """Two versions whose periods overlap, or None."""
     ordered = sorted(versions, key=lambda v: v.valid_from)
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in pairwise(ordered):
         if a.valid_to is None or b.valid_from <= a.valid_to:
             return a, b
     return None
