@@ -17,6 +17,8 @@ from vangnet.exceptions import ClaimError, NoRulesetError, Problem
 
 __all__ = [
     "CatalogueRef",
+    "Effect",
+    "LineStatus",
     "Decision",
     "DecisionLine",
     "Finding",
@@ -137,7 +139,7 @@ def refusal_for(error: ClaimError | NoRulesetError, claim_file: str | None = Non
     return Refusal(
         claim_file=claim_file,
         error=RefusalError(
-            code=error.code,  # type: ignore[arg-type]
+            code=error.code,
             message=error.message,
             problems=_problems(error.problems),
         ),

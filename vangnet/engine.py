@@ -111,7 +111,9 @@ class RuleEngine:
                 handle = _c.create_ruleset(name, _dumps(compiled))
             except Exception as exc:
                 self._broken = True
-                raise EngineFailure(f"de regelengine kon regelset {name} niet laden: {exc}") from exc
+                raise EngineFailure(
+                    f"de regelengine kon regelset {name} niet laden: {exc}"
+                ) from exc
             self._handles[name] = handle
         with self.session(name):  # prime: the first delete_state after something fired
             pass
@@ -125,7 +127,10 @@ class RuleEngine:
         message = None if not result else result[1]
         while message:
             for rule, match in json.loads(message).items():
-                firings.append(Firing(rule, match["m"]["id"]))
+                if isinstance(match, list):  # a rule with `cap`: every match at once
+                    firings.extend(Firing(rule, m["m"]["id"]) for m in match)
+                else:
+                    firings.append(Firing(rule, match["m"]["id"]))
             message = _c.complete_and_start_action(handle, state)
         return firings
 
@@ -146,7 +151,9 @@ class RuleEngine:
                         _c.delete_state(handle, sid)
                     except Exception as exc:
                         self._broken = True
-                        raise EngineFailure(f"de regelengine faalde bij het opruimen: {exc}") from exc
+                        raise EngineFailure(
+                            f"de regelengine faalde bij het opruimen: {exc}"
+                        ) from exc
 
 
 _default: RuleEngine | None = None

@@ -16,12 +16,11 @@ Nothing here knows a scheme, a rule id or a number of a regulation: they come fr
 
 from __future__ import annotations
 
-from collections import ChainMap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, cast
 
 from vangnet import __version__
 from vangnet.calculator import CalculatedLine, Calculation, calculate
@@ -29,6 +28,9 @@ from vangnet.catalogue import CatalogueSet, load_catalogues
 from vangnet.claim import Claim, claim_sha256
 from vangnet.decision import (
     CatalogueRef,
+    Effect,
+    LineStatus,
+    Outcome,
     Decision,
     DecisionLine,
     Finding,
@@ -52,16 +54,17 @@ from vangnet.facts import (
     claim_values,
     line_display,
     line_values,
-    list_nl,
     to_fact,
 )
 from vangnet.messages import message
 from vangnet.money import ZERO, format_eur, format_number, round_cents
+from vangnet.rules_text import param_text
 from vangnet.ruleset import Clause, Rule, Ruleset, compile_ruleset, evaluate_expr, load_rulesets
 from vangnet.validity import covers, describe_periods, in_force
 
 __all__ = ["ENGINE_NAME", "Decider", "Evaluation", "LineResult"]
 
+_NOTHING = Decimal("0.00")
 ENGINE_NAME = f"vangnet {__version__}; durable-rules {DURABLE_VERSION}"
 
 
@@ -70,7 +73,7 @@ class LineResult:
     """One line's own assessment."""
 
     line: CalculatedLine
-    status: str
+    status: LineStatus
     eligible: Decimal
     rules: list[str]
     parts: list[str]
@@ -91,21 +94,20 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-class _Values(Display):
-    """Ruleset `values` and parameters as texts for explanations."""
+class _Values(Mapping[str, str]):
+    """Ruleset `values` and parameters as texts for explanations, computed when asked for."""
+
+    __slots__ = ("_rs", "_values")
 
     def __init__(self, rs: Ruleset, values: Mapping[str, Any]) -> None:
-        getters: dict[str, Callable[[], str]] = {}
-        for name, (expr, fmt) in rs.values.items():
-            getters[name] = self._value(rs, expr, fmt, values)
-        for name in rs.params:
-            getters[name] = self._param(rs, name)
-        super().__init__(getters)
+        self._rs = rs
+        self._values = values
 
-    @staticmethod
-    def _value(rs: Ruleset, expr: Any, fmt: str, values: Mapping[str, Any]) -> Callable[[], str]:
-        def text() -> str:
-            v = evaluate_expr(expr, rs.params, values)
+    def __getitem__(self, name: str) -> str:
+        rs = self._rs
+        if name in rs.values:
+            expr, fmt = rs.values[name]
+            v = evaluate_expr(expr, rs.params, self._values)
             if v is None:
                 return "onbekend"
             if fmt == "eur":
@@ -115,23 +117,15 @@ class _Values(Display):
             if fmt == "eur_down":
                 return format_eur(v.quantize(Decimal("0.01"), rounding=ROUND_DOWN))
             return format_number(v, 2).removesuffix(",00")
+        if name in rs.params:
+            return param_text(rs, name)
+        raise KeyError(name)
 
-        return text
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._rs.values, *self._rs.params])
 
-    @staticmethod
-    def _param(rs: Ruleset, name: str) -> Callable[[], str]:
-        def text() -> str:
-            value = rs.params[name]
-            unit = rs.spec.parameters[name].unit
-            if isinstance(value, list):
-                return list_nl([str(v) for v in value])
-            if unit == "eur":
-                return format_eur(value)
-            if isinstance(value, Decimal):
-                return format_number(value, 2)
-            return str(value)
-
-        return text
+    def __len__(self) -> int:
+        return len(self._rs.values) + len(self._rs.params)
 
 
 class Decider:
@@ -164,21 +158,29 @@ class Decider:
         return name
 
     def choose(
-        self, claim: Claim, scheme: str | None = None, version: str | None = None,
-        *, force: bool = False,
+        self,
+        claim: Claim,
+        scheme: str | None = None,
+        version: str | None = None,
+        *,
+        force: bool = False,
     ) -> tuple[Ruleset, bool]:
         """The ruleset version for `claim`, and whether it was forced outside its validity."""
         scheme = scheme or claim.scheme
         day = claim.reference_date
         versions = self.rulesets.get(scheme)
         if not versions:
-            text = message("unknown_scheme", scheme=scheme, schemes=", ".join(sorted(self.rulesets)))
+            text = message(
+                "unknown_scheme", scheme=scheme, schemes=", ".join(sorted(self.rulesets))
+            )
             raise NoRulesetError(text, field="scheme", value=scheme)
         if version is None:
             rs = in_force(versions, day)
             if rs is None:
                 text = message(
-                    "no_ruleset", scheme=scheme, date=day.isoformat(),
+                    "no_ruleset",
+                    scheme=scheme,
+                    date=day.isoformat(),
                     periods=describe_periods(versions),
                 )
                 raise NoRulesetError(text, value=day.isoformat())
@@ -203,15 +205,23 @@ class Decider:
     # --- deciding -----------------------------------------------------------------------------
 
     def decide(
-        self, claim: Claim, scheme: str | None = None, version: str | None = None,
-        *, force: bool = False,
+        self,
+        claim: Claim,
+        scheme: str | None = None,
+        version: str | None = None,
+        *,
+        force: bool = False,
     ) -> Decision:
         """The decision for a validated claim (raises a refusal error when there is none)."""
         return self.evaluate(claim, scheme, version, force=force).decision
 
     def evaluate(
-        self, claim: Claim, scheme: str | None = None, version: str | None = None,
-        *, force: bool = False,
+        self,
+        claim: Claim,
+        scheme: str | None = None,
+        version: str | None = None,
+        *,
+        force: bool = False,
     ) -> Evaluation:
         """The decision with its calculation and trace."""
         rs, forced = self.choose(claim, scheme, version, force=force)
@@ -252,10 +262,15 @@ class Decider:
             fired.setdefault(f.fact_id, set()).add(f.rule)
         categories = calc.catalogue.categories
         results = [
-            self._line(rs, line, values_by_line[line.index], fired.get(f"l{line.index}", set()),
-                       line_display(line, categories, assessed_on))
+            self._line(
+                rs,
+                line,
+                values_by_line[line.index],
+                fired.get(f"l{line.index}", set()),
+                line_display(line, categories, assessed_on, _Values(rs, values_by_line[line.index])),
+            )
             for line in calc.lines
-        ]  # fmt: skip
+        ]
         e = sum((r.eligible for r in results if r.status in ("vergoedbaar", "deels")), ZERO)
         p = sum((r.line.claimed_eur for r in results if r.status == "te_beoordelen"), ZERO)
         cvalues = claim_values(calc, ClaimTotals(e, p))
@@ -265,7 +280,7 @@ class Decider:
         facts["claim"] = cfact
         claim_firings = session.assert_facts([cfact])
         claim_fired = {f.rule for f in claim_firings if f.fact_id == "claim"}
-        display = ChainMap(claim_display(cvalues, calc), _Values(rs, cvalues))
+        display = claim_display(cvalues, calc, _Values(rs, cvalues))
         findings = []
         for rule in rs.claim_rules:
             clause = self._first_fired(rule, claim_fired)
@@ -274,7 +289,7 @@ class Decider:
             findings.append(
                 Finding.model_construct(
                     rule=rule.id,
-                    effect=clause.effect,
+                    effect=cast(Effect, clause.effect),
                     explanation=clause.explanation.format_map(display),
                     source=rs.source_text(rule.source),
                 )
@@ -298,18 +313,23 @@ class Decider:
     # --- lines --------------------------------------------------------------------------------
 
     def _line(
-        self, rs: Ruleset, line: CalculatedLine, values: dict[str, Any], fired: set[str],
+        self,
+        rs: Ruleset,
+        line: CalculatedLine,
+        values: dict[str, Any],
+        fired: set[str],
         display: Display,
     ) -> LineResult:
         amounts: list[tuple[Rule, Clause]] = []
-        texts = ChainMap(display, _Values(rs, values))
+        texts = display
         for rule in rs.line_rules:
             for c in rule.clauses:
                 if f"{rule.id}#{c.index}" not in fired:
                     continue
                 if c.status is not None:
                     text = c.explanation.format_map(texts)
-                    return LineResult(line, c.status, ZERO.quantize(Decimal("0.01")), [rule.id], [text])
+                    status = cast(LineStatus, c.status)
+                    return LineResult(line, status, _NOTHING, [rule.id], [text])
                 amounts.append((rule, c))
         amounts.sort(key=lambda rc: rc[1].step)
         if not amounts or amounts[0][1].amount != "base_claimed":
@@ -325,7 +345,8 @@ class Decider:
             if c.amount == "cap_unit_price":
                 tolerance = evaluate_expr(c.tolerance, rs.params, values)  # type: ignore[arg-type]
                 ref = line.reference_unit_price_eur
-                assert ref is not None and tolerance is not None
+                if ref is None or tolerance is None:
+                    raise EvaluationError(f"regel {line.index}: geen referentieprijs om te toetsen")
                 cap = ref * (1 + tolerance)
                 named = m.unit_price_eur > cap
                 if named:
@@ -346,13 +367,17 @@ class Decider:
         return LineResult(line, status, eligible, rules, parts)
 
     @staticmethod
-    def _status(eligible: Decimal, claimed: Decimal) -> str:
+    def _status(eligible: Decimal, claimed: Decimal) -> LineStatus:
         if eligible == 0:
             return "uitgesloten"
         return "vergoedbaar" if eligible == claimed else "deels"
 
     def _fill_cap(
-        self, rs: Ruleset, clause: Clause, cvalues: Mapping[str, Any], results: list[LineResult],
+        self,
+        rs: Ruleset,
+        clause: Clause,
+        cvalues: Mapping[str, Any],
+        results: list[LineResult],
         rule: Rule,
     ) -> bool:
         cap = evaluate_expr(clause.cap, rs.params, cvalues)  # type: ignore[arg-type]
@@ -365,12 +390,13 @@ class Decider:
             room -= take
             if take < r.eligible:
                 lowered = True
-                note = (
-                    f"het plafond ({rule.label.lower()}) laat nog {format_eur(take)} toe"
-                )
+                note = f"het plafond ({rule.label.lower()}) laat nog {format_eur(take)} toe"
                 results[i] = LineResult(
-                    r.line, self._status(take, r.line.claimed_eur), take,
-                    [*r.rules, rule.id], [*r.parts, note],
+                    r.line,
+                    self._status(take, r.line.claimed_eur),
+                    take,
+                    [*r.rules, rule.id],
+                    [*r.parts, note],
                 )
         return lowered
 
@@ -397,15 +423,20 @@ class Decider:
         )
 
     def _decision(
-        self, rs: Ruleset, calc: Calculation, results: list[LineResult],
-        findings: list[Finding], forced: bool,
+        self,
+        rs: Ruleset,
+        calc: Calculation,
+        results: list[LineResult],
+        findings: list[Finding],
+        forced: bool,
     ) -> Decision:
         effects = {f.effect for f in findings}
         statuses = {r.status for r in results}
         payable = sum((r.eligible for r in results if r.status in ("vergoedbaar", "deels")), ZERO)
         claimed = calc.claimed_total_eur
         if "afwijzen" in effects or not statuses & {"vergoedbaar", "deels", "te_beoordelen"}:
-            outcome, total = "afwijzen", ZERO
+            outcome: Outcome = "afwijzen"
+            total = ZERO
         elif "nader_onderzoek" in effects or "te_beoordelen" in statuses:
             outcome, total = "nader_onderzoek", payable
         elif payable < claimed:
@@ -422,8 +453,12 @@ class Decider:
             claimed_total_eur=claimed,
             eligible_total_eur=round_cents(total),
             ruleset=RulesetRef.model_construct(
-                id=spec.id, version=spec.version, status=spec.status,
-                valid_from=spec.valid_from, valid_to=spec.valid_to, sha256=rs.sha256,
+                id=spec.id,
+                version=spec.version,
+                status=spec.status,
+                valid_from=spec.valid_from,
+                valid_to=spec.valid_to,
+                sha256=rs.sha256,
             ),
             catalogue=CatalogueRef.model_construct(
                 valid_from=calc.catalogue.valid_from, sha256=calc.catalogue.sha256
@@ -438,4 +473,3 @@ class Decider:
                 evaluated_at=self._clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
             ),
         )
-

@@ -17,6 +17,7 @@ error for one claim, never as a traceback.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "CatalogueError",
@@ -50,7 +51,7 @@ class VangnetError(Exception):
 class ClaimError(VangnetError):
     """The claim is invalid; `problems` lists every problem at once."""
 
-    code = "ongeldige_aanvraag"
+    code: Literal["ongeldige_aanvraag"] = "ongeldige_aanvraag"
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -66,7 +67,7 @@ class ClaimError(VangnetError):
 class NoRulesetError(VangnetError):
     """No version of the claim's scheme is in force on its reference date."""
 
-    code = "geen_regelset"
+    code: Literal["geen_regelset"] = "geen_regelset"
 
     def __init__(self, message: str, field: str = "reference_date", value: str | None = None):
         self.message = message

@@ -136,15 +136,14 @@ def claim_values(calc: Calculation, totals: ClaimTotals) -> dict[str, Any]:
         "municipality_known": mun is not None,
         "inhabitants": None if mun is None else mun.inhabitants,
         "security_budget_eur": (
-            Decimal("0.00") if mun is None or mun.security_budget_eur is None
+            Decimal("0.00")
+            if mun is None or mun.security_budget_eur is None
             else mun.security_budget_eur
         ),
         "has_trigger": has_trigger,
         "motivation_given": trig is not None and bool(trig.motivation.strip()),
         "pkvw_certified": None if home is None else home.pkvw_certified,
-        "package_2021_used_eur": (
-            Decimal("0.00") if home is None else home.package_2021_used_eur
-        ),
+        "package_2021_used_eur": (Decimal("0.00") if home is None else home.package_2021_used_eur),
         "e_eur": totals.e,
         "p_eur": totals.p,
         "ep_eur": totals.e + totals.p,
@@ -173,19 +172,29 @@ def to_fact(values: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> dict[
 class Display(Mapping[str, str]):
     """Named texts for explanation templates, formatted only when a template asks for them."""
 
-    __slots__ = ("_cache", "_getters")
+    __slots__ = ("_cache", "_fallback", "_getters")
 
-    def __init__(self, getters: Mapping[str, Callable[[], str]]) -> None:
+    def __init__(
+        self, getters: Mapping[str, Callable[[], str]], fallback: Mapping[str, str] | None = None
+    ) -> None:
         self._getters = getters
+        self._fallback = fallback
         self._cache: dict[str, str] = {}
 
     def __getitem__(self, key: str) -> str:
         try:
             return self._cache[key]
         except KeyError:
-            text = self._getters[key]()
-            self._cache[key] = text
-            return text
+            pass
+        getter = self._getters.get(key)
+        if getter is None:
+            if self._fallback is None:
+                raise KeyError(key)
+            text = self._fallback[key]
+        else:
+            text = getter()
+        self._cache[key] = text
+        return text
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._getters)
@@ -244,7 +253,10 @@ _STATUS_NL = {
 
 
 def line_display(
-    line: CalculatedLine, category_labels: Mapping[str, str], threat_assessed_on: date | None
+    line: CalculatedLine,
+    category_labels: Mapping[str, str],
+    threat_assessed_on: date | None,
+    fallback: Mapping[str, str] | None = None,
 ) -> Display:
     """Texts about one line: amounts in euros, Dutch names."""
     m, item = line.measure, line.item
@@ -268,9 +280,7 @@ def line_display(
         "referentiebedrag": lambda: (
             "geen" if line.reference_eur is None else format_eur(line.reference_eur)
         ),
-        "schatting": lambda: (
-            " (een schatting)" if line.reference_is_estimate else ""
-        ),
+        "schatting": lambda: " (een schatting)" if line.reference_is_estimate else "",
         "pkvw_code": lambda: "geen" if eq is None else eq.code,
         "pkvw_bedrag": lambda: (
             "€ 0,00" if line.pkvw_equivalent_eur is None else format_eur(line.pkvw_equivalent_eur)
@@ -279,10 +289,12 @@ def line_display(
         "datum": lambda: _date_nl(m.date),
         "dreiging_datum": lambda: _date_nl(threat_assessed_on),
     }
-    return Display(getters)
+    return Display(getters, fallback)
 
 
-def claim_display(values: Mapping[str, Any], calc: Calculation) -> Display:
+def claim_display(
+    values: Mapping[str, Any], calc: Calculation, fallback: Mapping[str, str] | None = None
+) -> Display:
     """Texts about the claim: E, P, the municipality, the threat, in Dutch."""
     claim = calc.claim
     trig = claim.triggers
@@ -312,9 +324,7 @@ def claim_display(values: Mapping[str, Any], calc: Calculation) -> Display:
         "aanvrager": lambda: claim.applicant.type,
         "rol": lambda: _ROLE_NL[claim.office_holder.role],
         "dreiging_status": lambda: (
-            "niet opgegeven"
-            if claim.threat is None
-            else _STATUS_NL[claim.threat.status]
+            "niet opgegeven" if claim.threat is None else _STATUS_NL[claim.threat.status]
         ),
         "dreiging_door": lambda: (
             "niemand" if claim.threat is None else _ASSESSOR_NL[claim.threat.assessed_by]
@@ -328,7 +338,7 @@ def claim_display(values: Mapping[str, Any], calc: Calculation) -> Display:
         "pakket_gebruikt": lambda: format_eur(values["package_2021_used_eur"]),
         "pkvw_keurmerk": pkvw,
     }
-    return Display(getters)
+    return Display(getters, fallback)
 
 
 def list_nl(items: list[str]) -> str:

@@ -345,7 +345,9 @@ class _Loader:
                 if c.effect is None or c.status or c.amount not in (None, *CLAIM_AMOUNTS):
                     raise self.fail(f"clausule {i}: een regel op aanvraagniveau heeft een effect")
                 if not when and not last:
-                    raise self.fail(f"clausule {i}: alleen de laatste clausule is zonder voorwaarde")
+                    raise self.fail(
+                        f"clausule {i}: alleen de laatste clausule is zonder voorwaarde"
+                    )
                 if when and last:
                     raise self.fail("de laatste clausule is zonder voorwaarde (anders)")
             else:
@@ -415,6 +417,10 @@ def load_ruleset(path: Path) -> Ruleset:
     if not isinstance(raw, dict):
         raise RulesetError(f"{path.name}: moet een YAML-object zijn")
     try:
+        content = ruleset_content(raw)
+    except TypeError as exc:
+        raise RulesetError(f"{path.name}: {exc}") from None
+    try:
         spec = RulesetSpec.model_validate(raw)
     except ValidationError as exc:
         problems = []
@@ -430,10 +436,6 @@ def load_ruleset(path: Path) -> Ruleset:
                     )
             problems.append(f"{where}: {e['msg']}")
         raise RulesetError(f"{path.name}: " + "; ".join(problems)) from None
-    try:
-        content = ruleset_content(raw)
-    except TypeError as exc:
-        raise RulesetError(f"{path.name}: {exc}") from None
     if path.stem != spec.valid_from.isoformat():
         raise RulesetError(f"{path.name}: de bestandsnaam moet {spec.valid_from}.yaml zijn")
     if spec.valid_to is not None and spec.valid_to < spec.valid_from:
@@ -553,6 +555,8 @@ def _engine_term(t: Term, rs: Ruleset, fields: Mapping[str, FactField]) -> list[
 
 
 ANCHOR = "$anker"
+# more than the contract's 500 lines, so one action carries every line a clause matches
+LINE_CAP = 1000
 
 
 def compile_ruleset(rs: Ruleset) -> dict[str, Any]:
@@ -566,7 +570,11 @@ def compile_ruleset(rs: Ruleset) -> dict[str, Any]:
                 for test in _engine_term(t, rs, fields):
                     if test not in tests:  # the same $ex guard for a field used twice
                         tests.append(test)
-            out[f"{rule.id}#{c.index}"] = {"all": [{"m": {"$and": tests}}]}
+            compiled: dict[str, Any] = {"all": [{"m": {"$and": tests}}]}
+            if rule.level == "line":
+                # deliver every matching line in one action: one engine round trip per clause
+                compiled["cap"] = LINE_CAP
+            out[f"{rule.id}#{c.index}"] = compiled
     return out
 
 

@@ -1,0 +1,384 @@
+"""The command line: `vangnet calculate | catalogue | evaluate | rules`.
+
+Every command prints Dutch for people (tables, euros) or JSON for machines. An invalid claim
+exits with code 2 and the refusal of the contract on stderr; nothing ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+
+from vangnet.calculator import Calculation, calculate
+from vangnet.catalogue import load_catalogues
+from vangnet.claim import parse_claim_json
+from vangnet.decision import Decision, refusal_for
+from vangnet.exceptions import (
+    ClaimError,
+    DataError,
+    EvaluationError,
+    NoRulesetError,
+    Problem,
+    VangnetError,
+)
+from vangnet.jsonout import dumps
+from vangnet.money import format_eur, format_number
+from vangnet.validity import describe_periods
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="vangnet: beslisondersteuning voor het Financieel Vangnet en verwante regelingen.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+)
+rules_app = typer.Typer(help="Regelsets: versies, geldigheid en regels.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+T = TypeVar("T")
+
+
+class CalcFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class DecisionFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+def _fail(text: str, code: int = 1) -> NoReturn:
+    sys.stderr.write(text.rstrip("\n") + "\n")
+    raise typer.Exit(code)
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Run a command body: data faults and internal errors end in a message, not a traceback."""
+    try:
+        return fn()
+    except typer.Exit:
+        raise
+    except DataError as exc:
+        _fail(f"Fout in de gepubliceerde gegevens: {exc}")
+    except VangnetError as exc:
+        _fail(f"Fout: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
+        _fail(f"Interne fout ({type(exc).__name__}); meld dit aan de beheerder van vangnet.")
+
+
+def _read_claim_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or "niet leesbaar"
+        raise ClaimError(
+            [Problem("(bestand)", str(path), f"kan niet worden gelezen: {reason}")]
+        ) from None
+
+
+def _refuse(error: ClaimError | NoRulesetError, path: Path) -> NoReturn:
+    _fail(refusal_for(error, path.name).to_json(indent=2), code=2)
+
+
+# --- calculate --------------------------------------------------------------------------------
+
+
+def _pct(value: object) -> str:
+    return "" if value is None else format_number(value, 2) + "%"  # type: ignore[arg-type]
+
+
+def _table(calc: Calculation) -> str:
+    rows = [("#", "Maatregel", "Aantal", "Prijs p.e.", "Gevraagd", "Referentie", "Afwijking",
+             "PKVW-deel", "Pakket 2021")]  # fmt: skip
+    for line in calc.lines:
+        m, item = line.measure, line.item
+        name = item.name_nl if item else f"(niet in de catalogus) {m.description}"
+        ref = "geen" if line.reference_eur is None else format_eur(line.reference_eur)
+        if line.reference_is_estimate:
+            ref += " (schatting)"
+        rows.append(
+            (
+                str(line.index),
+                (f"{item.code}: " if item else "")
+                + (name if len(name) <= 48 else name[:45] + "..."),
+                format_number(m.quantity, 2).removesuffix(",00")
+                + (f" {item.unit}" if item else ""),
+                format_eur(m.unit_price_eur),
+                format_eur(line.claimed_eur),
+                ref,
+                _pct(line.deviation_pct),
+                "" if line.pkvw_equivalent_eur is None else format_eur(line.pkvw_equivalent_eur),
+                (item.package_2021 or "") if item else "",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    right = {2, 3, 4, 5, 6, 7}
+    out = []
+    for n, row in enumerate(rows):
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        out.append("  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    c = calc.catalogue
+    out += [
+        "",
+        f"Gevraagd totaal:                 {format_eur(calc.claimed_total_eur)}",
+        f"Referentie (regels met prijs):   {format_eur(calc.reference_total_eur)}"
+        f" (gevraagd voor die regels: {format_eur(calc.claimed_with_reference_eur)})",
+    ]
+    if calc.claimed_per_inhabitant_eur is not None:
+        out.append(
+            f"Gevraagd per inwoner:            {format_eur(calc.claimed_per_inhabitant_eur)}"
+        )
+    if calc.share_of_expenditure_pct is not None:
+        out.append(
+            f"Deel van de totale lasten:       {format_number(calc.share_of_expenditure_pct, 4)}%"
+        )
+    out += [
+        "",
+        f"Catalogus geldig vanaf {c.valid_from.isoformat()} (sha256 {c.sha256[:16]}…).",
+        "Deze berekening beslist niets: of een regel vergoedbaar is, volgt uit de regelset.",
+    ]
+    return "\n".join(out) + "\n"
+
+
+@app.command("calculate")
+def calculate_cmd(
+    claim_file: Annotated[Path, typer.Argument(help="De aanvraag als JSON (formaat v1).")],
+    fmt: Annotated[CalcFormat, typer.Option("--format", help="table of json")] = CalcFormat.table,
+) -> None:
+    """Reken een aanvraag neutraal door tegen de referentieprijzen van de catalogus."""
+
+    def run() -> None:
+        try:
+            claim = parse_claim_json(_read_claim_file(claim_file))
+            calc = calculate(claim, load_catalogues())
+        except (ClaimError, NoRulesetError) as exc:
+            _refuse(exc, claim_file)
+        if fmt is CalcFormat.json:
+            sys.stdout.write(dumps(calc.as_dict(), indent=2) + "\n")
+        else:
+            sys.stdout.write(_table(calc))
+
+    _guard(run)
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+@app.command("catalogue")
+def catalogue_cmd(
+    on: Annotated[
+        str | None, typer.Option("--on", help="Datum JJJJ-MM-DD (standaard: vandaag).")
+    ] = None,
+    fmt: Annotated[CalcFormat, typer.Option("--format", help="table of json")] = CalcFormat.table,
+) -> None:
+    """Toon de maatregelen van de catalogus die op een datum geldt."""
+
+    def run() -> None:
+        try:
+            day = date.today() if on is None else date.fromisoformat(on)
+        except ValueError:
+            _fail(f"--on: {on!r} is geen datum; gebruik JJJJ-MM-DD, bijvoorbeeld 2016-03-01", 2)
+        catalogues = load_catalogues()
+        c = catalogues.in_force(day)
+        if c is None:
+            periods = describe_periods(catalogues.versions)
+            _fail(f"Geen catalogus van kracht op {day.isoformat()}. Versies: {periods}.", 2)
+        if fmt is CalcFormat.json:
+            items = [i.canonical() for i in c.items.values()]
+            data = {"valid_from": c.valid_from, "valid_to": c.valid_to, "sha256": c.sha256,
+                    "items": items}  # fmt: skip
+            sys.stdout.write(dumps(data, indent=2) + "\n")
+            return
+        rows = [("Code", "Maatregel", "Eenheid", "Categorie", "Referentieprijs", "Grondslag")]
+        for i in c.items.values():
+            price = (
+                "geen"
+                if i.reference_unit_price_eur is None
+                else format_eur(i.reference_unit_price_eur)
+            )
+            rows.append((i.code, i.name_nl, i.unit, i.category, price, i.price_basis))
+        widths = [max(len(r[k]) for r in rows) for k in range(6)]
+        lines = [
+            "  ".join(
+                c_.rjust(w) if k == 4 else c_.ljust(w)
+                for k, (c_, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+            for r in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        valid = describe_periods([c])
+        lines += ["", f"Catalogus {valid}; sha256 {c.sha256}."]
+        sys.stdout.write("\n".join(lines) + "\n")
+
+    _guard(run)
+
+
+# --- evaluate ---------------------------------------------------------------------------------
+
+_OUTCOME_NL = {
+    "toekennen": "toekennen",
+    "gedeeltelijk": "gedeeltelijk toekennen",
+    "afwijzen": "afwijzen",
+    "nader_onderzoek": "nader onderzoek nodig",
+}
+
+
+def decision_text(d: Decision) -> str:
+    """A decision for people: the outcome, every line and every criterion, in Dutch."""
+    rs = d.ruleset
+    out = []
+    if d.simulation:
+        out.append("SIMULATIE – geen besluit")
+    if d.forced:
+        out.append(f"LET OP: versie {rs.version} is geforceerd; zij geldt niet op de peildatum.")
+    out += [
+        f"Aanvraag {d.claim_id}: {_OUTCOME_NL[d.outcome]}",
+        f"Gevraagd {format_eur(d.claimed_total_eur)};"
+        f" vergoedbaar {format_eur(d.eligible_total_eur)}"
+        + (" (voorlopig)" if d.outcome == "nader_onderzoek" else ""),
+        f"Regelset {rs.id} {rs.version} ({rs.status}), sha256 {rs.sha256[:16]}…",
+        "",
+        "Maatregelen:",
+    ]
+    for line in d.lines:
+        out.append(
+            f"  {line.index}. {line.code or '(geen code)'}: {line.status}, "
+            f"{format_eur(line.eligible_eur)} van {format_eur(line.claimed_eur)}"
+        )
+        out.append(f"     {line.explanation}")
+    out += ["", "Criteria:"]
+    for f in d.findings:
+        out.append(f"  {f.rule}: {f.effect}")
+        out.append(f"     {f.explanation}")
+        out.append(f"     Bron: {f.source}")
+    return "\n".join(out) + "\n"
+
+
+def _claim_files(paths: list[Path]) -> Iterator[Path]:
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(x for x in p.iterdir() if x.suffix == ".json" and x.is_file())
+        else:
+            yield p
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Aanvragen (JSON) of mappen met aanvragen.")],
+    fmt: Annotated[
+        DecisionFormat, typer.Option("--format", help="json of text")
+    ] = DecisionFormat.json,
+    scheme: Annotated[
+        str | None, typer.Option("--scheme", help="Een andere regeling dan in de aanvraag.")
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", help="Een bepaalde versie, bv. 2016.1.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rekenen met een versie die niet geldt op de peildatum.")
+    ] = False,
+) -> None:
+    """Beoordeel aanvragen: één besluit per aanvraag, of een weigering (exit 2)."""
+    from vangnet.evaluate import Decider  # the engine loads only for commands that decide
+
+    def run() -> None:
+        files = list(_claim_files(paths))
+        decider = Decider()
+        if len(files) == 1 and not paths[0].is_dir():
+            path = files[0]
+            try:
+                d = decider.decide(
+                    parse_claim_json(_read_claim_file(path)), scheme, version, force=force
+                )
+            except (ClaimError, NoRulesetError) as exc:
+                _refuse(exc, path)
+            except EvaluationError as exc:
+                _fail(f"{path.name}: {exc}")
+            sys.stdout.write(
+                decision_text(d) if fmt is DecisionFormat.text else d.to_json(indent=2) + "\n"
+            )
+            return
+        refused = False
+        write = sys.stdout.write
+        for path in files:
+            try:
+                d = decider.decide(
+                    parse_claim_json(_read_claim_file(path)), scheme, version, force=force
+                )
+            except (ClaimError, NoRulesetError) as exc:
+                refused = True
+                write(refusal_for(exc, path.name).to_json() + "\n")
+                continue
+            except EvaluationError as exc:
+                refused = True
+                err = ClaimError([Problem("(aanvraag)", None, str(exc))])
+                write(refusal_for(err, path.name).to_json() + "\n")
+                continue
+            if fmt is DecisionFormat.text:
+                write(f"== {path.name}\n" + decision_text(d) + "\n")
+            else:
+                write(d.to_json(indent=None) + "\n")
+        if refused:
+            raise typer.Exit(2)
+
+    _guard(run)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """Alle regelsets met versie, geldigheid, status en hash."""
+    from vangnet.ruleset import load_rulesets
+
+    def run() -> None:
+        rows = [("Regeling", "Versie", "Geldig", "Status", "sha256")]
+        for scheme, versions in sorted(load_rulesets().items()):
+            for rs in versions:
+                rows.append((scheme, rs.version, describe_periods([rs]), rs.spec.status, rs.sha256))
+        widths = [max(len(r[k]) for r in rows) for k in range(5)]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        sys.stdout.write("\n".join(lines) + "\n")
+
+    _guard(run)
+
+
+@rules_app.command("show")
+def rules_show(
+    ref: Annotated[str, typer.Argument(help="REGELING@VERSIE, bijvoorbeeld vangnet@2016.1")],
+) -> None:
+    """Elke regel van een versie in woorden, met parameters en bronnen."""
+    from vangnet.rules_text import ruleset_text
+    from vangnet.ruleset import load_rulesets
+
+    def run() -> None:
+        scheme, _, version = ref.partition("@")
+        versions = load_rulesets().get(scheme, ())
+        match = [v for v in versions if v.version == version]
+        if not match:
+            known = ", ".join(f"{v.id}@{v.version}" for vs in load_rulesets().values() for v in vs)
+            _fail(f"Onbekende regelset {ref!r}. Bekend: {known}.", 2)
+        sys.stdout.write(ruleset_text(match[0]))
+
+    _guard(run)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,55 @@
+"""The manifest of published versions: the content hash of every ruleset and catalogue file.
+
+`rulesets/manifest.json` pins each published version. A published file never changes: a
+change is a new dated file with its own entry. `check_manifest` reports every file whose hash
+differs from its pin, every pin without a file, and every file without a pin.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vangnet.catalogue import load_catalogue
+from vangnet.paths import PROJECT_ROOT
+from vangnet.ruleset import load_ruleset
+
+__all__ = ["MANIFEST", "check_manifest", "current_hashes", "read_manifest"]
+
+MANIFEST = "rulesets/manifest.json"
+
+
+def current_hashes(root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """The content hash of every ruleset and catalogue version file under `root`."""
+    out: dict[str, str] = {}
+    for path in sorted((root / "rulesets").glob("*/*.yaml")):
+        out[path.relative_to(root).as_posix()] = load_ruleset(path).sha256
+    for path in sorted((root / "calculators" / "catalogue").glob("*.yaml")):
+        out[path.relative_to(root).as_posix()] = load_catalogue(path).sha256
+    return out
+
+
+def read_manifest(root: Path = PROJECT_ROOT) -> dict[str, str]:
+    data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    return dict(data["published"])
+
+
+def check_manifest(root: Path = PROJECT_ROOT) -> list[str]:
+    """Problems (in Dutch) with the published versions; empty when all is pinned and intact."""
+    pinned = read_manifest(root)
+    current = current_hashes(root)
+    problems = []
+    for path, sha in sorted(pinned.items()):
+        if path not in current:
+            problems.append(f"{path}: gepubliceerd maar het bestand ontbreekt")
+        elif current[path] != sha:
+            problems.append(
+                f"{path}: de inhoud is veranderd na publicatie (gepind {sha[:12]}…, nu"
+                f" {current[path][:12]}…); een wijziging is een nieuw gedateerd bestand"
+            )
+    problems += [
+        f"{p}: niet gepubliceerd (geen pin in {MANIFEST})"
+        for p in sorted(current)
+        if p not in pinned
+    ]
+    return problems

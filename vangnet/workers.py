@@ -1,0 +1,113 @@
+"""Evaluations in worker processes, so that a crash of the C engine costs one worker.
+
+durable-rules can crash the process it runs in (`vangnet.engine`). `EngineWorkers` keeps the
+engine in child processes (`concurrent.futures.ProcessPoolExecutor`; `multiprocessing.Pool`
+hangs forever when a worker dies). When a worker dies or reports that its engine is unusable,
+the caller gets a clear `EngineFailure` for that claim and the pool is replaced: the next
+evaluation runs in a fresh process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from vangnet.claim import parse_claim
+from vangnet.decision import refusal_for
+from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRulesetError
+
+__all__ = ["EngineWorkers", "decide_in_worker"]
+
+T = TypeVar("T")
+
+_decider: Any = None
+
+
+def _init_worker() -> None:
+    global _decider  # noqa: PLW0603 - one decider per worker process
+    from vangnet.evaluate import Decider
+
+    _decider = Decider()  # loads and primes every ruleset in this process
+
+
+def decide_in_worker(
+    claim: dict[str, Any],
+    scheme: str | None = None,
+    version: str | None = None,
+    force: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """Run in a worker: ("decision", dict) or ("refusal", dict) or ("failure", {message})."""
+    try:
+        decision = _decider.decide(parse_claim(claim), scheme, version, force=force)
+    except (ClaimError, NoRulesetError) as exc:
+        return "refusal", refusal_for(exc).model_dump()
+    except EngineFailure as exc:
+        return "engine_failure", {"message": str(exc)}
+    except EvaluationError as exc:
+        return "failure", {"message": str(exc)}
+    return "decision", decision.as_dict()
+
+
+class EngineWorkers:
+    """A supervised pool of engine processes."""
+
+    def __init__(self, processes: int = 1) -> None:
+        self.processes = processes
+        self._lock = threading.Lock()
+        self._pool = self._new_pool()
+        self.replacements = 0
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn: children start clean, without the parent's threads or engine state
+        ctx = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(self.processes, mp_context=ctx, initializer=_init_worker)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+                self.replacements += 1
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` in a worker; a dead worker becomes an `EngineFailure`."""
+        pool = self._pool
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise EngineFailure(
+                "de regelengine is tijdens de beoordeling uitgevallen; de aanvraag is niet"
+                " beoordeeld. Probeer het opnieuw: een nieuw proces neemt het over."
+            ) from None
+
+    def decide(
+        self,
+        claim: dict[str, Any],
+        scheme: str | None = None,
+        version: str | None = None,
+        *,
+        force: bool = False,
+    ) -> tuple[str, dict[str, Any]]:
+        """Decide in a worker; an unusable engine is replaced after answering this claim."""
+        pool = self._pool
+        kind, body = self.run(decide_in_worker, claim, scheme, version, force)
+        if kind == "engine_failure":
+            self._replace(pool)
+            raise EngineFailure(body["message"])
+        if kind == "failure":
+            raise EvaluationError(body["message"])
+        return kind, body
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> EngineWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
