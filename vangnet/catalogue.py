@@ -18,9 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import rfc8785
 import yaml
 
+from vangnet.canonical import canonical_json
 from vangnet.exceptions import CatalogueError
 from vangnet.money import to_json_number
 from vangnet.paths import CALCULATORS_DIR
@@ -295,7 +295,7 @@ def load_catalogue(meta_path: Path) -> Catalogue:
         package_items=dict(meta["package_items"]),
         price_bases=dict(meta["price_bases"]),
         items=items,
-        sha256=hashlib.sha256(rfc8785.dumps(canonical)).hexdigest(),
+        sha256=hashlib.sha256(canonical_json(canonical)).hexdigest(),
         path=meta_path,
         units=tuple(meta["units"]),
     )

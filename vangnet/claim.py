@@ -15,12 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-import rfc8785
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from vangnet.canonical import canonical_json
 from vangnet.exceptions import ClaimError, Problem
 from vangnet.messages import message
 from vangnet.money import format_number, to_json_number
@@ -162,9 +163,12 @@ def _date(value: Any) -> date:
     raise PydanticCustomError("date", message("date"))
 
 
-Money = Annotated[Decimal, BeforeValidator(_money)]
-PositiveMoney = Annotated[Decimal, BeforeValidator(_positive_money)]
-Quantity = Annotated[Decimal, BeforeValidator(_quantity)]
+# In JSON (and so in the canonical claim) money and quantities are numbers without trailing
+# zeros, never strings.
+_AS_NUMBER = PlainSerializer(to_json_number, when_used="json")
+Money = Annotated[Decimal, BeforeValidator(_money), _AS_NUMBER]
+PositiveMoney = Annotated[Decimal, BeforeValidator(_positive_money), _AS_NUMBER]
+Quantity = Annotated[Decimal, BeforeValidator(_quantity), _AS_NUMBER]
 IsoDate = Annotated[date, BeforeValidator(_date)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Pseudonym = Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -419,34 +423,23 @@ def parse_claim_json(text: str | bytes) -> Claim:
 # --- canonical form ---------------------------------------------------------------------------
 
 
-def _canonical(model: _In) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        # An optional field without default is left out whether it was absent or written as
-        # null: both validate to the same claim, which must get the same hash and id. A field
-        # whose default is null (`home.pkvw_certified`) is always written.
-        if value is None and name not in model._none_is_default:
-            continue
-        out[name] = _canonical_value(value)
-    return out
-
-
-def _canonical_value(value: Any) -> Any:
-    if isinstance(value, _In):
-        return _canonical(value)
-    if isinstance(value, list):
-        return [_canonical_value(v) for v in value]
-    if isinstance(value, Decimal):
-        return to_json_number(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def _canonical(claim: Claim) -> dict[str, Any]:
+    # An optional field without default is left out whether it was absent or written as null:
+    # both validate to the same claim, which must get the same hash and id. A field whose
+    # default is null (`home.pkvw_certified`) is always written.
+    data = claim.model_dump(mode="json", exclude_none=True)
+    for name in type(claim).model_fields:
+        part = getattr(claim, name)
+        if isinstance(part, _In):
+            for field in part._none_is_default:
+                if getattr(part, field) is None:
+                    data[name][field] = None
+    return data
 
 
 def canonical_claim(claim: Claim) -> bytes:
     """The claim in RFC 8785 canonical JSON, with defaults filled in (see the contract)."""
-    return bytes(rfc8785.dumps(_canonical(claim)))
+    return canonical_json(_canonical(claim), checked=True)
 
 
 def claim_sha256(claim: Claim) -> str:

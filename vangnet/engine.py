@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,13 +67,16 @@ class Session:
         """Assert `facts` (each with a unique `id`) and run every action they cause."""
         batch = [{**f, "sid": self._sid} for f in facts]
         engine = self._engine
+        started = time.perf_counter_ns()
         try:
             result = _c.assert_facts(self._handle, _dumps(batch))
             # result code 1 only means "some fact matched no rule"; 2 is a duplicate fact
             if result[0] == 2:
                 raise EngineFailure("de regelengine weigerde een dubbel feit")
             self._state = result[1]
-            return engine._drain(self._handle, self._state)
+            firings = engine._drain(self._handle, self._state)
+            engine.engine_ns += time.perf_counter_ns() - started
+            return firings
         except EngineFailure:
             engine._broken = True
             raise
@@ -89,6 +93,8 @@ class RuleEngine:
         self._handles: dict[str, int] = {}
         self._sids = itertools.count(1)
         self._broken = False
+        # time spent in durable-rules calls (encoding, asserting, the action loop, deleting)
+        self.engine_ns = 0
 
     @property
     def usable(self) -> bool:
@@ -147,8 +153,10 @@ class RuleEngine:
                 yield session
             finally:
                 if not self._broken:
+                    started = time.perf_counter_ns()
                     try:
                         _c.delete_state(handle, sid)
+                        self.engine_ns += time.perf_counter_ns() - started
                     except Exception as exc:
                         self._broken = True
                         raise EngineFailure(

@@ -28,12 +28,12 @@ from vangnet.catalogue import CatalogueSet, load_catalogues
 from vangnet.claim import Claim, claim_sha256
 from vangnet.decision import (
     CatalogueRef,
-    Effect,
-    LineStatus,
-    Outcome,
     Decision,
     DecisionLine,
+    Effect,
     Finding,
+    LineStatus,
+    Outcome,
     Receipt,
     RulesetRef,
 )
@@ -94,6 +94,10 @@ def _first_upper(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+# texts that depend only on a ruleset version (its parameters), by (hash, name)
+_STATIC_TEXTS: dict[tuple[str, str], str] = {}
+
+
 class _Values(Mapping[str, str]):
     """Ruleset `values` and parameters as texts for explanations, computed when asked for."""
 
@@ -105,21 +109,33 @@ class _Values(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         rs = self._rs
-        if name in rs.values:
-            expr, fmt = rs.values[name]
-            v = evaluate_expr(expr, rs.params, self._values)
-            if v is None:
-                return "onbekend"
-            if fmt == "eur":
-                return format_eur(v)
-            if fmt == "eur_min0":
-                return format_eur(max(v, ZERO))
-            if fmt == "eur_down":
-                return format_eur(v.quantize(Decimal("0.01"), rounding=ROUND_DOWN))
-            return format_number(v, 2).removesuffix(",00")
+        key = (rs.sha256, name)
+        text = _STATIC_TEXTS.get(key)
+        if text is not None:
+            return text
         if name in rs.params:
-            return param_text(rs, name)
+            text = _STATIC_TEXTS[key] = param_text(rs, name)
+            return text
+        if name in rs.values:
+            if not rs.values[name][0].fields:
+                text = _STATIC_TEXTS[key] = self._value(name)
+                return text
+            return self._value(name)
         raise KeyError(name)
+
+    def _value(self, name: str) -> str:
+        rs = self._rs
+        expr, fmt = rs.values[name]
+        v = evaluate_expr(expr, rs.params, self._values)
+        if v is None:
+            return "onbekend"
+        if fmt == "eur":
+            return format_eur(v)
+        if fmt == "eur_min0":
+            return format_eur(max(v, ZERO))
+        if fmt == "eur_down":
+            return format_eur(v.quantize(Decimal("0.01"), rounding=ROUND_DOWN))
+        return format_number(v, 2).removesuffix(",00")
 
     def __iter__(self) -> Iterator[str]:
         return iter([*self._rs.values, *self._rs.params])
@@ -252,7 +268,7 @@ class Decider:
         for line in calc.lines:
             values = line_values(line, assessed_on)
             values_by_line.append(values)
-            fact = to_fact(values, LINE_FIELDS)
+            fact = to_fact(values, LINE_FIELDS, rs.line_fields)
             fact["id"] = f"l{line.index}"
             fact["kind"] = "line"
             facts[fact["id"]] = fact
@@ -261,20 +277,15 @@ class Decider:
         for f in line_firings:
             fired.setdefault(f.fact_id, set()).add(f.rule)
         categories = calc.catalogue.categories
-        results = [
-            self._line(
-                rs,
-                line,
-                values_by_line[line.index],
-                fired.get(f"l{line.index}", set()),
-                line_display(line, categories, assessed_on, _Values(rs, values_by_line[line.index])),
-            )
-            for line in calc.lines
-        ]
+        results = []
+        for line, values in zip(calc.lines, values_by_line, strict=True):
+            texts = line_display(line, categories, assessed_on, _Values(rs, values))
+            fired_here = fired.get(f"l{line.index}", set())
+            results.append(self._line(rs, line, values, fired_here, texts))
         e = sum((r.eligible for r in results if r.status in ("vergoedbaar", "deels")), ZERO)
         p = sum((r.line.claimed_eur for r in results if r.status == "te_beoordelen"), ZERO)
         cvalues = claim_values(calc, ClaimTotals(e, p))
-        cfact = to_fact(cvalues, CLAIM_FIELDS)
+        cfact = to_fact(cvalues, CLAIM_FIELDS, rs.claim_fields)
         cfact["id"] = "claim"
         cfact["kind"] = "claim"
         facts["claim"] = cfact
@@ -287,7 +298,7 @@ class Decider:
             if clause.amount == "fill_cap":
                 self._fill_cap(rs, clause, cvalues, results, rule)
             findings.append(
-                Finding.model_construct(
+                Finding(
                     rule=rule.id,
                     effect=cast(Effect, clause.effect),
                     explanation=clause.explanation.format_map(display),
@@ -306,7 +317,7 @@ class Decider:
     @staticmethod
     def _first_fired(rule: Rule, fired: set[str]) -> Clause:
         for c in rule.clauses:
-            if f"{rule.id}#{c.index}" in fired:
+            if c.name in fired:
                 return c
         raise EvaluationError(f"regel {rule.id} gaf geen uitkomst; de regelset is onvolledig")
 
@@ -324,7 +335,7 @@ class Decider:
         texts = display
         for rule in rs.line_rules:
             for c in rule.clauses:
-                if f"{rule.id}#{c.index}" not in fired:
+                if c.name not in fired:
                     continue
                 if c.status is not None:
                     text = c.explanation.format_map(texts)
@@ -410,7 +421,7 @@ class Decider:
             text += f" Vergoedbaar: {format_eur(r.eligible)} van {format_eur(line.claimed_eur)}."
         elif r.status == "uitgesloten" and r.rules and r.eligible == 0 and len(r.parts) > 1:
             text += " Er blijft niets over om te vergoeden."
-        return DecisionLine.model_construct(
+        return DecisionLine(
             index=line.index,
             code=line.measure.code,
             description=line.measure.description,
@@ -445,14 +456,14 @@ class Decider:
             outcome, total = "toekennen", payable
         sha = claim_sha256(calc.claim)
         spec = rs.spec
-        return Decision.model_construct(
+        return Decision(
             claim_id=calc.claim.claim_id or sha[:12],
             outcome=outcome,
             simulation=spec.status == "simulatie",
             forced=forced,
             claimed_total_eur=claimed,
             eligible_total_eur=round_cents(total),
-            ruleset=RulesetRef.model_construct(
+            ruleset=RulesetRef(
                 id=spec.id,
                 version=spec.version,
                 status=spec.status,
@@ -460,12 +471,12 @@ class Decider:
                 valid_to=spec.valid_to,
                 sha256=rs.sha256,
             ),
-            catalogue=CatalogueRef.model_construct(
+            catalogue=CatalogueRef(
                 valid_from=calc.catalogue.valid_from, sha256=calc.catalogue.sha256
             ),
             lines=[self._line_out(r) for r in results],
             findings=findings,
-            receipt=Receipt.model_construct(
+            receipt=Receipt(
                 engine=ENGINE_NAME,
                 claim_sha256=sha,
                 ruleset_sha256=rs.sha256,

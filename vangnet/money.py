@@ -38,24 +38,17 @@ def to_json_number(value: Decimal) -> int | float:
     return float(value)
 
 
-def _group(digits: str) -> str:
-    parts = []
-    while len(digits) > 3:
-        parts.append(digits[-3:])
-        digits = digits[:-3]
-    parts.append(digits)
-    return ".".join(reversed(parts))
+_SWAP = str.maketrans(",.", ".,")
+_QUANTUM = {n: Decimal(1).scaleb(-n) for n in range(7)}
 
 
 def format_number(value: Decimal | int, decimals: int = 0, *, round_down: bool = False) -> str:
     """Dutch notation: thousands with '.', decimals with ','; e.g. 45000 -> '45.000'."""
-    d = Decimal(value)
-    q = Decimal(1).scaleb(-decimals)
-    d = d.quantize(q, rounding=ROUND_DOWN if round_down else ROUND_HALF_UP)
-    sign = "-" if d < 0 else ""
-    text = f"{abs(d):.{decimals}f}"
-    whole, _, frac = text.partition(".")
-    return sign + _group(whole) + ("," + frac if decimals else "")
+    q = _QUANTUM.get(decimals) or Decimal(1).scaleb(-decimals)
+    d = Decimal(value).quantize(q, rounding=ROUND_DOWN if round_down else ROUND_HALF_UP)
+    if d == 0:
+        d = d.copy_abs()  # never '-0,00'
+    return f"{d:,.{decimals}f}".translate(_SWAP)
 
 
 def format_eur(value: Decimal | int) -> str:

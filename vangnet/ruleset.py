@@ -26,10 +26,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import rfc8785
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vangnet.canonical import canonical_json
 from vangnet.exceptions import RulesetError
 from vangnet.facts import CLAIM_DISPLAY_NAMES, CLAIM_FIELDS, LINE_DISPLAY_NAMES, LINE_FIELDS
 from vangnet.facts import FieldSpec as FactField
@@ -140,6 +140,13 @@ class Expr:
     value: Any = None
     args: tuple[Expr, ...] = ()
 
+    @property
+    def fields(self) -> frozenset[str]:
+        """The fact fields this expression reads."""
+        if self.kind == "field":
+            return frozenset({str(self.value)})
+        return frozenset().union(*(a.fields for a in self.args))
+
 
 @dataclass(frozen=True, slots=True)
 class Term:
@@ -154,6 +161,7 @@ class Term:
 @dataclass(frozen=True, slots=True)
 class Clause:
     index: int
+    name: str  # the engine rule's name: RULE-ID#index
     when: tuple[Term, ...]
     status: str | None
     amount: str | None
@@ -188,6 +196,9 @@ class Ruleset:
     claim_rules: tuple[Rule, ...]
     values: Mapping[str, tuple[Expr, str]]
     rules_by_id: Mapping[str, Rule] = field(default_factory=dict)
+    # the fact fields the conditions test, per level: the engine gets only these
+    line_fields: frozenset[str] = frozenset()
+    claim_fields: frozenset[str] = frozenset()
 
     @property
     def id(self) -> str:
@@ -371,6 +382,7 @@ class _Loader:
             clauses.append(
                 Clause(
                     index=i,
+                    name=f"{spec.id}#{i}",
                     when=when,
                     status=c.status,
                     amount=c.amount,
@@ -405,7 +417,7 @@ def _jsonable(value: Any) -> Any:
 
 def ruleset_content(raw: Mapping[str, Any]) -> bytes:
     """The canonical content of a ruleset file (RFC 8785 over its data, comments ignored)."""
-    return bytes(rfc8785.dumps(_jsonable(dict(raw))))
+    return canonical_json(_jsonable(dict(raw)))
 
 
 def load_ruleset(path: Path) -> Ruleset:
@@ -463,7 +475,20 @@ def load_ruleset(path: Path) -> Ruleset:
         claim_rules=claim_rules,
         values=values,
         rules_by_id={r.id: r for r in (*line_rules, *claim_rules)},
+        line_fields=_tested_fields(line_rules),
+        claim_fields=_tested_fields(claim_rules),
     )
+
+
+def _term_fields(t: Term) -> frozenset[str]:
+    if t.op == "any":
+        return frozenset().union(*(_term_fields(a) for a in t.any))
+    extra = t.value.fields if isinstance(t.value, Expr) else frozenset()
+    return frozenset({t.field}) | extra
+
+
+def _tested_fields(rules: tuple[Rule, ...]) -> frozenset[str]:
+    return frozenset(f for r in rules for c in r.clauses for t in c.when for f in _term_fields(t))
 
 
 def load_rulesets(directory: Path | None = None) -> dict[str, tuple[Ruleset, ...]]:
@@ -526,12 +551,6 @@ def _engine_expr(e: Expr, rs: Ruleset, fields: Mapping[str, FactField], money: b
     }
 
 
-def _fields_of(e: Expr) -> set[str]:
-    if e.kind == "field":
-        return {str(e.value)}
-    return set().union(*(_fields_of(a) for a in e.args)) if e.args else set()
-
-
 def _engine_term(t: Term, rs: Ruleset, fields: Mapping[str, FactField]) -> list[dict[str, Any]]:
     if t.op == "any":
         alts = [{"$and": _engine_term(a, rs, fields)} for a in t.any]
@@ -550,7 +569,7 @@ def _engine_term(t: Term, rs: Ruleset, fields: Mapping[str, FactField]) -> list[
         return [*guard, *({"$neq": {t.field: _engine_scalar(v)}} for v in t.value)]
     expr: Expr = t.value
     money = fields[t.field].type == "money"
-    guard += [{"$ex": {f: 1}} for f in sorted(_fields_of(expr))]
+    guard += [{"$ex": {f: 1}} for f in sorted(expr.fields)]
     return [*guard, {_CMP[t.op]: {t.field: _engine_expr(expr, rs, fields, money)}}]
 
 
@@ -574,7 +593,7 @@ def compile_ruleset(rs: Ruleset) -> dict[str, Any]:
             if rule.level == "line":
                 # deliver every matching line in one action: one engine round trip per clause
                 compiled["cap"] = LINE_CAP
-            out[f"{rule.id}#{c.index}"] = compiled
+            out[c.name] = compiled
     return out
 
 

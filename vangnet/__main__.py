@@ -1,0 +1,5 @@
+"""`python -m vangnet`: the command line."""
+
+from vangnet.cli import app
+
+app()
