@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+DEMO := tests/scenarios/public/P06.claim.json
+
 run: setup
-	$(BIN)/vangnet evaluate tests/scenarios/public/P06.claim.json --format text
+	@echo "== Demo: public scenario P06 (a small municipality, explicit threat)"
+	$(BIN)/vangnet calculate $(DEMO)
+	$(BIN)/vangnet evaluate $(DEMO) --format text
 
 test: setup
 	$(BIN)/python -m pytest

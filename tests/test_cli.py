@@ -1,0 +1,170 @@
+"""The command line, through typer's runner, on exact output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import PUBLIC_SCENARIOS
+from vangnet.cli import app
+
+runner = CliRunner()
+P01 = str(PUBLIC_SCENARIOS / "P01.claim.json")
+
+
+def test_calculate_prints_a_table_in_dutch() -> None:
+    result = runner.invoke(app, ["calculate", P01])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == [
+        "#", "Maatregel", "Aantal", "Prijs", "p.e.", "Gevraagd", "Referentie", "Afwijking",
+        "PKVW-deel", "Pakket", "2021",
+    ]  # fmt: skip
+    assert "1 stuk  € 2.600,00  € 2.600,00            € 2.600,00      0,00%" in lines[2]
+    assert "Gevraagd totaal:                 € 4.520,00" in result.stdout
+    assert "Gevraagd per inwoner:            € 0,10" in result.stdout
+    assert "Deel van de totale lasten:       0,0031%" in result.stdout
+
+
+def test_calculate_as_json() -> None:
+    result = runner.invoke(app, ["calculate", P01, "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["totals"]["claimed_eur"] == 4520
+    assert '"claimed_eur": 4520.00' in result.stdout
+    assert data["lines"][0]["catalogue_item"] == "ALARM_PAC"
+
+
+def test_an_invalid_claim_exits_2_with_the_refusal_on_stderr(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"reference_date": "2016-03-01", "measures": []}')
+    for command in (["calculate", str(bad)], ["evaluate", str(bad)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        refusal = json.loads(result.stderr)
+        assert refusal["claim_file"] == "bad.json"
+        assert refusal["error"]["code"] == "ongeldige_aanvraag"
+        assert [p["field"] for p in refusal["error"]["problems"]] == [
+            "applicant",
+            "office_holder",
+            "measures",
+        ]
+        assert "Traceback" not in result.stderr
+
+
+def test_unreadable_and_broken_files_are_refusals_not_tracebacks(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evaluate", str(tmp_path / "missing.json")])
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["error"]["problems"][0]["field"] == "(bestand)"
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"claim_id": ')
+    result = runner.invoke(app, ["evaluate", str(broken)])
+    assert result.exit_code == 2
+    problem = json.loads(result.stderr)["error"]["problems"][0]
+    assert problem["field"] == "(aanvraag)" and "regel 1" in problem["message"]
+
+
+def test_evaluate_one_claim_prints_the_decision() -> None:
+    result = runner.invoke(app, ["evaluate", P01])
+    assert result.exit_code == 0
+    decision = json.loads(result.stdout)
+    assert decision["outcome"] == "toekennen"
+    assert '"eligible_total_eur": 4520.00' in result.stdout
+
+
+def test_evaluate_text_for_people() -> None:
+    result = runner.invoke(app, ["evaluate", P01, "--format", "text"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Aanvraag P01: toekennen"
+    assert lines[1] == "Gevraagd € 4.520,00; vergoedbaar € 4.520,00"
+    assert "  VN-ONEVENREDIG: voldaan" in lines
+
+
+def test_evaluate_a_folder_gives_one_line_per_claim_in_order(tmp_path: Path) -> None:
+    for name in ("P03", "P01", "P12"):
+        (tmp_path / f"{name}.json").write_text(
+            (PUBLIC_SCENARIOS / f"{name}.claim.json").read_text()
+        )
+    result = runner.invoke(app, ["evaluate", str(tmp_path)])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["claim_id"] for r in rows] == ["P01", "P03", "P12"]
+    assert rows[2]["simulation"] is True
+
+
+def test_evaluate_several_files_with_a_refusal_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    result = runner.invoke(app, ["evaluate", P01, str(bad)])
+    assert result.exit_code == 2
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["claim_id"] == "P01"
+    assert second == {
+        "claim_file": "bad.json",
+        "error": {
+            "code": "ongeldige_aanvraag",
+            "message": "De aanvraag is ongeldig: 1 probleem.",
+            "problems": [second["error"]["problems"][0]],
+        },
+    }
+
+
+def test_evaluate_with_scheme_version_and_force() -> None:
+    result = runner.invoke(
+        app, ["evaluate", P01, "--scheme", "basismaatregelen", "--version", "2021.1"]
+    )
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["error"]["code"] == "geen_regelset"
+    result = runner.invoke(
+        app, ["evaluate", P01, "--scheme", "basismaatregelen", "--version", "2021.1", "--force"]
+    )
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["forced"] is True
+    result = runner.invoke(
+        app,
+        ["evaluate", P01, "--scheme", "basismaatregelen", "--version", "2021.1", "--force",
+         "--format", "text"],
+    )  # fmt: skip
+    assert "geforceerd" in result.stdout.splitlines()[0]
+
+
+def test_catalogue_lists_the_items_in_force() -> None:
+    result = runner.invoke(app, ["catalogue", "--on", "2016-03-01"])
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].split()[:3] == ["Code", "Maatregel", "Eenheid"]
+    assert "ALARM_PAC" in result.stdout and "€ 2.600,00" in result.stdout
+    result = runner.invoke(app, ["catalogue", "--on", "2016-02-09"])
+    assert result.exit_code == 2
+    assert "Geen catalogus van kracht op 2016-02-09" in result.stderr
+    result = runner.invoke(app, ["catalogue", "--on", "maart"])
+    assert result.exit_code == 2 and "JJJJ-MM-DD" in result.stderr
+
+
+def test_rules_list_and_show() -> None:
+    result = runner.invoke(app, ["rules", "list"])
+    assert result.exit_code == 0
+    rows = [line.split()[:4] for line in result.stdout.splitlines()[2:]]
+    assert rows == [
+        ["basismaatregelen", "2021.1", "2021-01-01", "t/m"],
+        ["beveiligingsmaatregelen", "2024.1", "vanaf", "2024-01-01"],
+        ["vangnet", "2016.1", "vanaf", "2016-02-10"],
+        ["vangnet-herijking", "2018.1", "vanaf", "2016-02-10"],
+    ]
+    result = runner.invoke(app, ["rules", "show", "vangnet@2016.1"])
+    assert result.exit_code == 0
+    assert "drempel_per_inwoner_eur = € 1,00" in result.stdout
+    assert "prijstolerantie = 0,25 (25%)" in result.stdout
+    assert "VN-ONEVENREDIG: Een onevenredige last voor de gemeentebegroting" in result.stdout
+    result = runner.invoke(app, ["rules", "show", "vangnet@1999.1"])
+    assert result.exit_code == 2 and "Onbekende regelset" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["calculate"], ["evaluate"], ["rules", "show"]])
+def test_missing_arguments_are_usage_errors(command: list[str]) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
