@@ -309,3 +309,20 @@ def _shared_decider() -> Decider:
     if not _DECIDER:
         _DECIDER.append(Decider())
     return _DECIDER[0]
+
+
+def test_the_required_threat_is_reported_with_every_other_problem(decider: Decider) -> None:
+    raw = _p01()
+    del raw["threat"]
+    raw["measures"][0]["quantity"] = 0
+    with pytest.raises(ClaimError) as err:
+        decider.validate(raw)
+    assert [p.field for p in err.value.problems] == ["measures[0].quantity", "threat"]
+    del raw["measures"][0]["quantity"]
+    raw["measures"][0]["quantity"] = 1
+    with pytest.raises(ClaimError) as err:
+        decider.validate(raw)
+    assert [p.field for p in err.value.problems] == ["threat"]
+    raw["scheme"] = "basismaatregelen"
+    raw["reference_date"] = "2022-01-01"
+    assert decider.validate(raw).threat is None

@@ -51,6 +51,7 @@ __all__ = [
     "Triggers",
     "canonical_claim",
     "claim_sha256",
+    "decode_json",
     "parse_claim",
     "parse_claim_json",
 ]

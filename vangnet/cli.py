@@ -300,9 +300,8 @@ def evaluate_cmd(
         if len(files) == 1 and not paths[0].is_dir():
             path = files[0]
             try:
-                d = decider.decide(
-                    parse_claim_json(_read_claim_file(path)), scheme, version, force=force
-                )
+                claim = decider.validate_json(_read_claim_file(path))
+                d = decider.decide(claim, scheme, version, force=force)
             except (ClaimError, NoRulesetError) as exc:
                 _refuse(exc, path)
             except EvaluationError as exc:
@@ -315,9 +314,8 @@ def evaluate_cmd(
         write = sys.stdout.write
         for path in files:
             try:
-                d = decider.decide(
-                    parse_claim_json(_read_claim_file(path)), scheme, version, force=force
-                )
+                claim = decider.validate_json(_read_claim_file(path))
+                d = decider.decide(claim, scheme, version, force=force)
             except (ClaimError, NoRulesetError) as exc:
                 refused = True
                 write(refusal_for(exc, path.name).to_json() + "\n")

@@ -17,11 +17,11 @@ from vangnet.exceptions import ClaimError, NoRulesetError, Problem
 
 __all__ = [
     "CatalogueRef",
-    "Effect",
-    "LineStatus",
     "Decision",
     "DecisionLine",
+    "Effect",
     "Finding",
+    "LineStatus",
     "Outcome",
     "Receipt",
     "Refusal",

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, cast
 
 from vangnet import __version__
 from vangnet.calculator import CalculatedLine, Calculation, calculate
 from vangnet.catalogue import CatalogueSet, load_catalogues
-from vangnet.claim import Claim, claim_sha256
+from vangnet.claim import Claim, claim_sha256, decode_json, parse_claim
 from vangnet.decision import (
     CatalogueRef,
     Decision,
@@ -217,6 +217,59 @@ class Decider:
             )
             raise NoRulesetError(text, value=day.isoformat())
         return rs, True
+
+    # --- validating ---------------------------------------------------------------------------
+
+    def _required_problems(
+        self, scheme: Any, reference_date: Any, present: set[str]
+    ) -> list[Problem]:
+        """Problems for fields the version in force requires but the claim lacks."""
+        versions = self.rulesets.get(scheme) if isinstance(scheme, str) else None
+        try:
+            day = (
+                date.fromisoformat(reference_date)
+                if isinstance(reference_date, str)
+                else reference_date
+            )
+        except ValueError:
+            return []
+        if not versions or not isinstance(day, date):
+            return []
+        rs = in_force(versions, day)
+        if rs is None:
+            return []
+        return [
+            Problem(f, None, message("required_for_scheme", scheme=rs.id))
+            for f in rs.spec.required_claim_fields
+            if f not in present
+        ]
+
+    def validate(self, data: Any) -> Claim:
+        """Validate a decoded claim, including the fields its scheme's version requires:
+        every problem at once, as one `ClaimError`."""
+        try:
+            claim = parse_claim(data)
+        except ClaimError as exc:
+            if isinstance(data, dict):
+                present = {k for k, v in data.items() if v is not None}
+                extra = self._required_problems(
+                    data.get("scheme", Claim.model_fields["scheme"].default),
+                    data.get("reference_date"),
+                    present,
+                )
+                known = {p.field for p in exc.problems}
+                exc.problems.extend(p for p in extra if p.field not in known)
+                raise ClaimError(exc.problems) from None
+            raise
+        present = {f for f in type(claim).model_fields if getattr(claim, f) is not None}
+        problems = self._required_problems(claim.scheme, claim.reference_date, present)
+        if problems:
+            raise ClaimError(problems)
+        return claim
+
+    def validate_json(self, text: str | bytes) -> Claim:
+        """Decode and validate claim JSON (see `validate`)."""
+        return self.validate(decode_json(text))
 
     # --- deciding -----------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from vangnet.claim import parse_claim
 from vangnet.decision import refusal_for
 from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRulesetError
 
@@ -42,7 +41,7 @@ def decide_in_worker(
 ) -> tuple[str, dict[str, Any]]:
     """Run in a worker: ("decision", dict) or ("refusal", dict) or ("failure", {message})."""
     try:
-        decision = _decider.decide(parse_claim(claim), scheme, version, force=force)
+        decision = _decider.decide(_decider.validate(claim), scheme, version, force=force)
     except (ClaimError, NoRulesetError) as exc:
         return "refusal", refusal_for(exc).model_dump()
     except EngineFailure as exc:
