@@ -171,3 +171,26 @@ def test_rules_list_and_show() -> None:
 def test_missing_arguments_are_usage_errors(command: list[str]) -> None:
     result = runner.invoke(app, command)
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("fmt", "magic"), [("pdf", b"%PDF-"), ("html", b"<!DOCTYPE html>"), ("docx", b"PK")]
+)
+def test_letter_writes_a_concept_in_each_format(tmp_path: Path, fmt: str, magic: bytes) -> None:
+    out = tmp_path / f"brief.{fmt}"
+    result = runner.invoke(app, ["letter", P01, "--format", fmt, "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    content = out.read_bytes()
+    assert content.startswith(magic)
+    if fmt == "html":
+        assert "CONCEPT" in content.decode()
+    assert f"geschreven naar {out}" in result.stderr
+
+
+def test_letter_for_an_invalid_claim_is_a_refusal(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    result = runner.invoke(app, ["letter", str(bad), "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2
+    assert json.loads(result.stderr)["error"]["code"] == "ongeldige_aanvraag"
+    assert not (tmp_path / "x.pdf").exists()

@@ -335,6 +335,44 @@ def evaluate_cmd(
     _guard(run)
 
 
+# --- letter -----------------------------------------------------------------------------------
+
+
+class LetterFormat(StrEnum):
+    pdf = "pdf"
+    html = "html"
+    docx = "docx"
+
+
+@app.command("letter")
+def letter_cmd(
+    claim_file: Annotated[Path, typer.Argument(help="De aanvraag als JSON (formaat v1).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Het bestand voor de brief.")],
+    fmt: Annotated[LetterFormat, typer.Option("--format", help="pdf, html of docx")] = (
+        LetterFormat.pdf
+    ),
+) -> None:
+    """Maak de brief bij een aanvraag (een CONCEPT: buiten een besluit van een beoordelaar)."""
+    from vangnet.evaluate import Decider
+    from vangnet.letters import render_letter
+
+    def run() -> None:
+        decider = Decider()
+        try:
+            claim = decider.validate_json(_read_claim_file(claim_file))
+            evaluation = decider.evaluate(claim)
+        except (ClaimError, NoRulesetError) as exc:
+            _refuse(exc, claim_file)
+        content = render_letter(evaluation, fmt.value, concept=True, letter_date=date.today())
+        try:
+            output.write_bytes(content)
+        except OSError as exc:
+            _fail(f"{output}: kan niet worden geschreven ({exc.strerror}).", 2)
+        sys.stderr.write(f"Brief ({fmt.value}, concept) geschreven naar {output}.\n")
+
+    _guard(run)
+
+
 # --- rules ------------------------------------------------------------------------------------
 
 

@@ -6,8 +6,9 @@
     ├── DataError                     a declarative file (ruleset, catalogue) is invalid
     │   ├── CatalogueError            ...a catalogue version, naming the file and row
     │   └── RulesetError              ...a ruleset version, naming the file and rule id
-    └── EvaluationError               an evaluation could not complete
-        └── EngineFailure             the C rule engine failed: its process is unusable
+    ├── EvaluationError               an evaluation could not complete
+    │   └── EngineFailure             the C rule engine failed: its process is unusable
+    └── LetterError                   a letter could not be made (missing data or value)
 
 A `ClaimError` or `NoRulesetError` becomes a refusal (CLI exit 2, API 400); a `DataError` is a
 fault in the published data and stops start-up; an `EvaluationError` is reported as a clear
@@ -25,6 +26,7 @@ __all__ = [
     "DataError",
     "EngineFailure",
     "EvaluationError",
+    "LetterError",
     "NoRulesetError",
     "Problem",
     "RulesetError",
@@ -93,3 +95,8 @@ class EvaluationError(VangnetError):
 
 class EngineFailure(EvaluationError):
     """The C rule engine failed; the process that ran it must be replaced."""
+
+
+class LetterError(VangnetError):
+    """A letter could not be made: missing letter data, or a template asked for a missing
+    value. The message names the file and the value."""
