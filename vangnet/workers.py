@@ -9,6 +9,7 @@ evaluation runs in a fresh process.
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import threading
 from collections.abc import Callable
@@ -22,6 +23,11 @@ from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRul
 __all__ = ["EngineWorkers", "decide_in_worker"]
 
 T = TypeVar("T")
+
+_CRASHED = (
+    "de regelengine is tijdens de beoordeling uitgevallen; de aanvraag is niet beoordeeld."
+    " Probeer het opnieuw: een nieuw proces neemt het over."
+)
 
 _decider: Any = None
 
@@ -79,10 +85,35 @@ class EngineWorkers:
             return pool.submit(fn, *args).result()
         except BrokenProcessPool:
             self._replace(pool)
-            raise EngineFailure(
-                "de regelengine is tijdens de beoordeling uitgevallen; de aanvraag is niet"
-                " beoordeeld. Probeer het opnieuw: een nieuw proces neemt het over."
-            ) from None
+            raise EngineFailure(_CRASHED) from None
+
+    async def adecide(
+        self,
+        claim: dict[str, Any],
+        scheme: str | None = None,
+        version: str | None = None,
+        *,
+        force: bool = False,
+    ) -> tuple[str, dict[str, Any]]:
+        """`decide` for an event loop: the loop never waits on the engine."""
+        pool = self._pool
+        try:
+            future = pool.submit(decide_in_worker, claim, scheme, version, force)
+            kind, body = await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise EngineFailure(_CRASHED) from None
+        return self._answer(pool, kind, body)
+
+    def _answer(
+        self, pool: ProcessPoolExecutor, kind: str, body: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        if kind == "engine_failure":
+            self._replace(pool)
+            raise EngineFailure(body["message"])
+        if kind == "failure":
+            raise EvaluationError(body["message"])
+        return kind, body
 
     def decide(
         self,
@@ -95,12 +126,7 @@ class EngineWorkers:
         """Decide in a worker; an unusable engine is replaced after answering this claim."""
         pool = self._pool
         kind, body = self.run(decide_in_worker, claim, scheme, version, force)
-        if kind == "engine_failure":
-            self._replace(pool)
-            raise EngineFailure(body["message"])
-        if kind == "failure":
-            raise EvaluationError(body["message"])
-        return kind, body
+        return self._answer(pool, kind, body)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

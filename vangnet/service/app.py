@@ -1,0 +1,114 @@
+"""The application: `/v1` (the API) mounted in a root app that will also serve the pages.
+
+Middleware on every response: `API-Version`, `Cache-Control: no-store`, `nosniff`,
+frame-ancestors none, HSTS; CORS is open for the OpenAPI document only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vangnet.evaluate import Decider
+from vangnet.service.openapi import API_VERSION, build_openapi
+from vangnet.service.problems import (
+    ApiProblem,
+    api_problem_handler,
+    http_exception_handler,
+    problem_response,
+    validation_exception_handler,
+)
+from vangnet.service.ratelimit import RateLimiter
+from vangnet.service.routes import evaluaties, health, regelsets
+from vangnet.service.settings import Settings
+from vangnet.workers import EngineWorkers
+
+__all__ = ["create_app"]
+
+SECURITY_HEADERS = {
+    "API-Version": API_VERSION,
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _api(settings: Settings) -> FastAPI:
+    api = FastAPI(
+        title="vangnet API",
+        version=API_VERSION,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
+    for module in (evaluaties, regelsets, health):
+        api.include_router(module.router)
+    api.add_exception_handler(ApiProblem, api_problem_handler)
+    api.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    api.add_exception_handler(RequestValidationError, validation_exception_handler)
+    document: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        if not document:
+            document.update(build_openapi(api, settings.public_url))
+        return document
+
+    api.openapi = openapi  # type: ignore[method-assign]
+    return api
+
+
+def create_app(
+    settings: Settings | None = None, *, workers: EngineWorkers | None = None
+) -> FastAPI:
+    """The root application. `workers` may be given (tests share one pool)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = workers is None
+        pool = workers or EngineWorkers(settings.engine_workers)
+        for part in (app, api):
+            part.state.workers = pool
+        try:
+            yield
+        finally:
+            if own:
+                pool.close()
+
+    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    api = _api(settings)
+    validator = Decider(prime=False)  # validates and chooses versions; never decides here
+    limiter = RateLimiter(settings.evaluations_per_minute)
+    for part in (app, api):
+        part.state.settings = settings
+        part.state.validator = validator
+        part.state.rate_limiter = limiter
+        if workers is not None:
+            part.state.workers = workers
+    app.mount("/v1", api)
+    app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        try:
+            response = await call_next(request)
+        except Exception:  # noqa: BLE001 - never a traceback to the client
+            response = problem_response(500, "Er ging iets mis in vangnet; probeer het opnieuw.")
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        if request.url.path == "/v1/openapi.json":
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    return app

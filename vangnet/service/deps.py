@@ -1,0 +1,34 @@
+"""Dependencies, declared once: settings, the claim validator, the engine workers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from vangnet.evaluate import Decider
+from vangnet.service.settings import Settings
+from vangnet.workers import EngineWorkers
+
+__all__ = ["SettingsDep", "ValidatorDep", "WorkersDep"]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _validator(request: Request) -> Decider:
+    # validates and chooses versions only; decisions run in the engine workers
+    validator: Decider = request.app.state.validator
+    return validator
+
+
+def _workers(request: Request) -> EngineWorkers:
+    workers: EngineWorkers = request.app.state.workers
+    return workers
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+ValidatorDep = Annotated[Decider, Depends(_validator)]
+WorkersDep = Annotated[EngineWorkers, Depends(_workers)]

@@ -1,0 +1,86 @@
+"""The OpenAPI document, shaped in one place to follow the NL GOV API Design Rules.
+
+Every response declares the `API-Version` header; every error is `application/problem+json`
+with status, title and detail; every operation declares 400; `servers` carries the major
+version; `info.contact` is complete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from vangnet.claim import Claim
+from vangnet.service.problems import PROBLEM_JSON, ProblemOut
+
+__all__ = ["API_VERSION", "build_openapi"]
+
+API_VERSION = "1.0.0"
+
+_ERRORS = {
+    "400": "Ongeldige invoer: elk probleem met zijn veld",
+    "404": "Niet gevonden",
+    "405": "Methode niet toegestaan",
+    "413": "Te groot",
+    "415": "Niet-ondersteund mediatype",
+    "429": "Te veel verzoeken",
+    "500": "Interne fout",
+    "503": "Tijdelijk niet beschikbaar (bijvoorbeeld de regelengine is uitgevallen)",
+}
+_VERSION_HEADER = {
+    "API-Version": {
+        "description": "De volledige versie van de API",
+        "schema": {"type": "string", "example": API_VERSION},
+    }
+}
+
+
+def build_openapi(app: FastAPI, public_url: str) -> dict[str, Any]:
+    """The document for the `/v1` application."""
+    doc = get_openapi(
+        title="vangnet API",
+        version=API_VERSION,
+        summary="Beslisondersteuning voor het Financieel Vangnet en verwante regelingen",
+        description=(
+            "Vooraf beoordelen, aanvragen indienen en besluiten voor de vergoeding van"
+            " beveiligingsmaatregelen bij de woning van bedreigde politieke ambtsdragers."
+            " Bedragen zijn euro's inclusief btw; veldnamen volgen het uitwisselformaat v1."
+        ),
+        routes=app.routes,
+        servers=[{"url": f"{public_url}/v1", "description": "deze installatie"}],
+        contact={
+            "name": "Beheer vangnet",
+            "url": f"{public_url}/",
+            "email": "beheer@vangnet.example",
+        },
+        license_info={"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
+        separate_input_output_schemas=False,
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    claim_schema = Claim.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in claim_schema.pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas["Aanvraag"] = claim_schema
+    schemas["Probleem"] = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schemas["Probleem"].pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Probleem"}}}
+    for path in doc.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for status in ("400", "405", "500", "503"):
+                responses.setdefault(status, {"description": _ERRORS[status]})
+            if "requestBody" in operation:
+                for status in ("413", "415"):
+                    responses.setdefault(status, {"description": _ERRORS[status]})
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    response["content"] = problem
+                    response.setdefault("description", _ERRORS.get(status, "Fout"))
+                response.setdefault("headers", {}).update(_VERSION_HEADER)
+    return doc

@@ -1,0 +1,141 @@
+"""Errors as RFC 9457 `application/problem+json`, in Dutch, the same shape everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vangnet.exceptions import ClaimError, NoRulesetError, Problem
+
+__all__ = [
+    "PROBLEM_JSON",
+    "ApiProblem",
+    "ProblemDetail",
+    "ProblemOut",
+    "api_problem_handler",
+    "http_exception_handler",
+    "problem_response",
+    "refusal_problem",
+    "validation_exception_handler",
+]
+
+PROBLEM_JSON = "application/problem+json"
+
+_TITLES = {
+    400: "Ongeldige invoer",
+    401: "Niet aangemeld",
+    403: "Geen toegang",
+    404: "Niet gevonden",
+    405: "Methode niet toegestaan",
+    406: "Gevraagde vorm niet beschikbaar",
+    409: "Conflict",
+    413: "Te groot",
+    415: "Niet-ondersteund mediatype",
+    429: "Te veel verzoeken",
+    500: "Interne fout",
+    503: "Tijdelijk niet beschikbaar",
+}
+
+
+class ProblemDetail(BaseModel):
+    """One problem with one field."""
+
+    field: str
+    value: str | None = None
+    message: str
+
+
+class ProblemOut(BaseModel):
+    """An RFC 9457 problem document, with vangnet's `code` and `problems` extensions."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    problems: list[ProblemDetail] | None = None
+
+
+class ApiProblem(Exception):
+    """Raise to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        code: str | None = None,
+        problems: list[Problem] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code
+        self.problems = problems
+        self.headers = headers
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    problems: list[Problem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:vangnet:probleem:{code}" if code else "about:blank",
+        "title": _TITLES.get(status, "Fout"),
+        "status": status,
+        "detail": detail,
+    }
+    if code is not None:
+        body["code"] = code
+    if problems is not None:
+        body["problems"] = [p.as_dict() for p in problems]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def refusal_problem(error: ClaimError | NoRulesetError) -> ApiProblem:
+    """The contract's refusal as a 400 problem."""
+    return ApiProblem(400, error.message, code=error.code, problems=error.problems)
+
+
+async def api_problem_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiProblem)  # noqa: S101 - registered for ApiProblem only
+    return problem_response(
+        exc.status, exc.detail, code=exc.code, problems=exc.problems, headers=exc.headers
+    )
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    detail = {
+        404: f"Er is geen bron op {request.url.path}.",
+        405: f"De methode {request.method} is hier niet toegestaan.",
+    }.get(exc.status_code, str(exc.detail))
+    return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "path", "query", "header")]
+    return ".".join(parts) or "(verzoek)"
+
+
+async def validation_exception_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Invalid path, query or header values: 400 (never 422) listing every problem."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    problems = [
+        Problem(_loc(tuple(e["loc"])), None if e.get("input") is None else str(e["input"])[:80],
+                "heeft een ongeldige waarde")
+        for e in exc.errors()
+    ]  # fmt: skip
+    return problem_response(
+        400, "Het verzoek is ongeldig.", code="ongeldig_verzoek", problems=problems
+    )

@@ -1,0 +1,78 @@
+"""One `Settings` object, read once from the environment, failing fast on unsafe values.
+
+VANGNET_ENV           development (default) | test | production
+VANGNET_DATA_DIR      where the SQLite file and stored files live (default ./data)
+VANGNET_DATABASE_URL  a SQLAlchemy URL; default SQLite in the data directory
+VANGNET_SECRET_KEY    required in production (sessions and tokens sign with it)
+VANGNET_PUBLIC_URL    the https address the API is published under (OpenAPI `servers`)
+VANGNET_ENGINE_WORKERS  engine processes (default 1)
+VANGNET_EVALUATIONS_PER_MINUTE  rate limit per client on POST /v1/evaluaties (default 120)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, cast
+
+__all__ = ["Settings", "SettingsError"]
+
+Env = Literal["development", "test", "production"]
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a safe configuration."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Env = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    secret_key: str = ""
+    public_url: str = "https://localhost:8000"
+    engine_workers: int = 1
+    evaluations_per_minute: int = 120
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "vangnet.sqlite3"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings; raise `SettingsError` naming the variable that is wrong."""
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("VANGNET_ENV", "development")
+        if env not in ("development", "test", "production"):
+            raise SettingsError(f"VANGNET_ENV={env!r}: gebruik development, test of production")
+
+        def positive(name: str, default: int) -> int:
+            raw = env_vars.get(name, str(default))
+            if not raw.isdigit() or int(raw) < 1:
+                raise SettingsError(f"{name}={raw!r}: moet een geheel getal van 1 of meer zijn")
+            return int(raw)
+
+        secret = env_vars.get("VANGNET_SECRET_KEY", "")
+        if env == "production" and len(secret) < 32:
+            raise SettingsError(
+                "VANGNET_SECRET_KEY ontbreekt of is korter dan 32 tekens; in productie start"
+                " vangnet niet zonder geheime sleutel uit de omgeving"
+            )
+        public_url = env_vars.get("VANGNET_PUBLIC_URL", "https://localhost:8000").rstrip("/")
+        if not public_url.startswith("https://"):
+            raise SettingsError(f"VANGNET_PUBLIC_URL={public_url!r}: moet met https:// beginnen")
+        return cls(
+            env=cast(Env, env),
+            data_dir=Path(env_vars.get("VANGNET_DATA_DIR", "data")),
+            database_url=env_vars.get("VANGNET_DATABASE_URL", ""),
+            secret_key=secret,
+            public_url=public_url,
+            engine_workers=positive("VANGNET_ENGINE_WORKERS", 1),
+            evaluations_per_minute=positive("VANGNET_EVALUATIONS_PER_MINUTE", 120),
+        )
