@@ -7,7 +7,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup run test lint bench clean
 
-setup: $(STAMP)
+NODE_STAMP := node_modules/.installed
+
+setup: $(STAMP) $(NODE_STAMP)
+
+# Spectral (the NL GOV API Design Rules linter) from the committed lockfile.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -25,6 +25,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -170,7 +171,9 @@ _AS_NUMBER = PlainSerializer(to_json_number, when_used="json")
 Money = Annotated[Decimal, BeforeValidator(_money), _AS_NUMBER]
 PositiveMoney = Annotated[Decimal, BeforeValidator(_positive_money), _AS_NUMBER]
 Quantity = Annotated[Decimal, BeforeValidator(_quantity), _AS_NUMBER]
-IsoDate = Annotated[date, BeforeValidator(_date)]
+IsoDate = Annotated[
+    date, BeforeValidator(_date), WithJsonSchema({"type": "string", "format": "date"})
+]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Pseudonym = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 

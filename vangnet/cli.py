@@ -416,5 +416,18 @@ def rules_show(
     _guard(run)
 
 
+@app.command("openapi")
+def openapi_cmd() -> None:
+    """Druk het OpenAPI-document van /v1 af (JSON)."""
+    import json
+
+    from vangnet.service.app import openapi_document
+
+    def run() -> None:
+        sys.stdout.write(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
+
+    _guard(run)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -28,7 +28,7 @@ from vangnet.service.routes import evaluaties, health, regelsets
 from vangnet.service.settings import Settings
 from vangnet.workers import EngineWorkers
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "openapi_document"]
 
 SECURITY_HEADERS = {
     "API-Version": API_VERSION,
@@ -112,3 +112,8 @@ def create_app(
         return response
 
     return app
+
+
+def openapi_document(settings: Settings | None = None) -> dict[str, Any]:
+    """The `/v1` OpenAPI document, without starting the service."""
+    return _api(settings or Settings.from_env()).openapi()

@@ -37,6 +37,21 @@ _VERSION_HEADER = {
 }
 
 
+def _collapse_nullable_formats(schema: dict[str, Any]) -> None:
+    """`anyOf: [{type: string, format: date}, {type: null}]` becomes
+    `{type: [string, null], format: date}`: the design rules look for `format` on the
+    property itself."""
+    for prop in schema.get("properties", {}).values():
+        options = prop.get("anyOf")
+        if not options or len(options) != 2:
+            continue
+        typed = [o for o in options if o.get("type") != "null"]
+        if len(typed) == 1 and "format" in typed[0] and {"type": "null"} in options:
+            del prop["anyOf"]
+            prop["type"] = [typed[0]["type"], "null"]
+            prop["format"] = typed[0]["format"]
+
+
 def build_openapi(app: FastAPI, public_url: str) -> dict[str, Any]:
     """The document for the `/v1` application."""
     doc = get_openapi(
@@ -66,6 +81,8 @@ def build_openapi(app: FastAPI, public_url: str) -> dict[str, Any]:
     schemas["Probleem"] = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in schemas["Probleem"].pop("$defs", {}).items():
         schemas.setdefault(name, sub)
+    for schema in schemas.values():
+        _collapse_nullable_formats(schema)
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Probleem"}}}
