@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
 from vangnet import jsonout
 from vangnet.exceptions import ClaimError, NoRulesetError, Problem
+from vangnet.jsonout import NUMBER_FENCE, fenced, unfence
 
 __all__ = [
     "CatalogueRef",
@@ -34,6 +35,15 @@ __all__ = [
 Outcome = Literal["toekennen", "gedeeltelijk", "afwijzen", "nader_onderzoek"]
 LineStatus = Literal["uitgesloten", "vergoedbaar", "deels", "te_beoordelen"]
 Effect = Literal["voldaan", "afwijzen", "nader_onderzoek", "info"]
+
+
+# Money in a decision: a Decimal in Python; in JSON a number with exactly two decimals
+# (pydantic writes a fenced string that `to_json` turns into the bare number).
+Money = Annotated[
+    Decimal,
+    PlainSerializer(fenced, when_used="json", return_type=str),
+    WithJsonSchema({"type": "number", "multipleOf": 0.01}),
+]
 
 
 class _Out(BaseModel):
@@ -58,9 +68,9 @@ class DecisionLine(_Out):
     index: int
     code: str | None
     description: str
-    claimed_eur: Decimal
-    reference_eur: Decimal | None
-    eligible_eur: Decimal
+    claimed_eur: Money
+    reference_eur: Money | None
+    eligible_eur: Money
     status: LineStatus
     rules: list[str]
     explanation: str
@@ -87,8 +97,8 @@ class Decision(_Out):
     simulation: bool
     # present (true) only when a version was forced outside its validity period
     forced: bool = False
-    claimed_total_eur: Decimal
-    eligible_total_eur: Decimal
+    claimed_total_eur: Money
+    eligible_total_eur: Money
     ruleset: RulesetRef
     catalogue: CatalogueRef
     lines: list[DecisionLine]
@@ -104,7 +114,9 @@ class Decision(_Out):
 
     def to_json(self, indent: int | None = 2) -> str:
         """The decision as JSON: money with exactly two decimals."""
-        return jsonout.dumps(self.as_dict(), indent=indent)
+        exclude = None if self.forced else {"forced"}
+        text = self.model_dump_json(indent=indent, exclude=exclude)
+        return unfence(text, NUMBER_FENCE)
 
 
 class RefusalProblem(_Out):
