@@ -25,9 +25,9 @@ _PCT = Decimal("0.01")
 _SHARE = Decimal("0.0001")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs a setattr per field per line
 class CalculatedLine:
-    """One measure line, itemised against the catalogue."""
+    """One measure line, itemised against the catalogue (treat as read-only)."""
 
     index: int
     measure: Measure
