@@ -454,7 +454,7 @@ class Decider:
             room -= take
             if take < r.eligible:
                 lowered = True
-                note = f"het plafond ({rule.label.lower()}) laat nog {format_eur(take)} toe"
+                note = (clause.line_explanation or "").format_map({"toegestaan": format_eur(take)})
                 results[i] = LineResult(
                     r.line,
                     self._status(take, r.line.claimed_eur),
@@ -471,9 +471,14 @@ class Decider:
         line = r.line
         text = _first_upper("; ".join(r.parts)).rstrip(".") + "."
         if r.status == "deels":
-            text += f" Vergoedbaar: {format_eur(r.eligible)} van {format_eur(line.claimed_eur)}."
+            partial = message(
+                "line_partial",
+                eligible=format_eur(r.eligible),
+                claimed=format_eur(line.claimed_eur),
+            )
+            text += " " + partial
         elif r.status == "uitgesloten" and r.rules and r.eligible == 0 and len(r.parts) > 1:
-            text += " Er blijft niets over om te vergoeden."
+            text += " " + message("line_nothing_left")
         return DecisionLine(
             index=line.index,
             code=line.measure.code,

@@ -51,6 +51,7 @@ from vangnet.claim import Claim
 from vangnet.decision import Decision, DecisionLine, Finding
 from vangnet.evaluate import Evaluation
 from vangnet.exceptions import LetterError
+from vangnet.messages import message
 from vangnet.money import ZERO, format_eur
 from vangnet.paths import FORMS_DIR
 
@@ -393,7 +394,10 @@ def _line(
     if calc is not None and calc.item is not None and calc.item.name_nl != line.description:
         catalogue_name = calc.item.name_nl
     reason = line.explanation
-    suffix = f" Vergoedbaar: {format_eur(line.eligible_eur)} van {format_eur(line.claimed_eur)}."
+    partial = message(
+        "line_partial", eligible=format_eur(line.eligible_eur), claimed=format_eur(line.claimed_eur)
+    )
+    suffix = " " + partial
     if refusal and reason.endswith(suffix):
         # a refusal never calls a line "vergoedbaar": the same numbers, in the conditional
         reason = (

@@ -59,6 +59,9 @@ MESSAGES: dict[str, str] = {
     "json_encoding": "is geen UTF-8-tekst",
     "json_depth": "is te diep genest om te lezen; een aanvraag heeft hoogstens enkele niveaus",
     "invalid": "heeft een ongeldige waarde",
+    # decision lines (appended to the explanation the ruleset gives)
+    "line_partial": "Vergoedbaar: {eligible} van {claimed}.",
+    "line_nothing_left": "Er blijft niets over om te vergoeden.",
     # refusals
     "refusal_invalid_one": "De aanvraag is ongeldig: 1 probleem.",
     "refusal_invalid_many": "De aanvraag is ongeldig: {count} problemen.",

@@ -102,6 +102,8 @@ class ClauseSpec(_Spec):
     basis: Basis | None = None
     explanation: Annotated[str, Field(min_length=1)]
     explanation_unchanged: str | None = None
+    # for an amount effect on the claim level: the note on each line it lowers
+    line_explanation: str | None = None
 
 
 class RuleSpec(_Spec):
@@ -172,6 +174,7 @@ class Clause:
     basis: str | None
     explanation: str
     explanation_unchanged: str | None
+    line_explanation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,8 +376,14 @@ class _Loader:
                     )
             if c.amount == "cap_unit_price" and c.tolerance is None:
                 raise self.fail(f"clausule {i}: cap_unit_price vraagt een tolerance")
-            if c.amount == "fill_cap" and c.cap is None:
-                raise self.fail(f"clausule {i}: fill_cap vraagt een cap")
+            if c.amount == "fill_cap" and (c.cap is None or c.line_explanation is None):
+                raise self.fail(f"clausule {i}: fill_cap vraagt een cap en een line_explanation")
+            for _, name, _, _ in string.Formatter().parse(c.line_explanation or ""):
+                if name is not None and name != "toegestaan":
+                    known = "{toegestaan}"
+                    raise self.fail(
+                        f"clausule {i}: line_explanation kent alleen {known}, niet {{{name}}}"
+                    )
             for text in (c.explanation, c.explanation_unchanged or ""):
                 for _, name, _, _ in string.Formatter().parse(text):
                     if name is not None and name not in display:
@@ -397,6 +406,7 @@ class _Loader:
                         if c.explanation_unchanged is None
                         else " ".join(c.explanation_unchanged.split())
                     ),
+                    line_explanation=c.line_explanation,
                 )
             )
         self.rule_id = ""
