@@ -96,8 +96,27 @@ def _decimals(d: Decimal) -> int:
     return max(-exponent - trailing, 0)
 
 
+_CENT = Decimal("0.01")
+_FAST_LIMIT = 10**15
+
+
 def _decimal(value: Any, kind: str) -> Decimal:
     """A Decimal from a JSON number or a string holding one; never from a boolean."""
+    # fast paths for what JSON gives almost always: an integer, or a Decimal with <= 2 decimals
+    kind_of = type(value)
+    if kind_of is int and -_FAST_LIMIT < value < _FAST_LIMIT:
+        return Decimal(value).quantize(_CENT)
+    if kind_of is str and _JSON_NUMBER.fullmatch(value):
+        value = Decimal(value)
+        kind_of = Decimal
+    if kind_of is Decimal and value.is_finite() and value.adjusted() < 15:
+        q = value.quantize(_CENT)
+        if q == value:
+            return q + 0  # no '-0.00'
+    return _decimal_slow(value, kind)
+
+
+def _decimal_slow(value: Any, kind: str) -> Decimal:
     if isinstance(value, bool):
         raise PydanticCustomError(kind, message(kind))
     if isinstance(value, Decimal):
@@ -374,11 +393,13 @@ class _DuplicateKeyError(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKeyError(key)
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):  # rare: find the key that came twice
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
     return out
 
 
