@@ -110,7 +110,7 @@ def _decimal(value: Any, kind: str) -> Decimal:
         value = Decimal(value)
         kind_of = Decimal
     if kind_of is Decimal and value.is_finite() and value.adjusted() < 15:
-        q = value.quantize(_CENT)
+        q: Decimal = value.quantize(_CENT)
         if q == value:
             return q + 0  # no '-0.00'
     return _decimal_slow(value, kind)
