@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 __all__ = [
     "CENT",
@@ -51,6 +52,7 @@ def format_number(value: Decimal | int, decimals: int = 0, *, round_down: bool =
     return f"{d:,.{decimals}f}".translate(_SWAP)
 
 
+@lru_cache(maxsize=8192)
 def format_eur(value: Decimal | int) -> str:
-    """Dutch euro notation: '€ 4.520,00'."""
+    """Dutch euro notation: '€ 4.520,00'. Cached: reference prices and totals repeat."""
     return "€ " + format_number(value, 2)
