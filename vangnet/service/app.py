@@ -1,5 +1,8 @@
 """The application: `/v1` (the API) mounted in a root app that will also serve the pages.
 
+At start-up the lifespan opens the database and applies pending migrations, then starts the
+engine workers (unless given); at shut-down it closes both.
+
 Middleware on every response: `API-Version`, `Cache-Control: no-store`, `nosniff`,
 frame-ancestors none, HSTS; CORS is open for the OpenAPI document only.
 """
@@ -12,9 +15,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vangnet.evaluate import Decider
+from vangnet.service.db import create_db_engine, migrate
 from vangnet.service.openapi import API_VERSION, build_openapi
 from vangnet.service.problems import (
     ApiProblem,
@@ -24,8 +30,9 @@ from vangnet.service.problems import (
     validation_exception_handler,
 )
 from vangnet.service.ratelimit import RateLimiter
-from vangnet.service.routes import evaluaties, health, regelsets
+from vangnet.service.routes import aanvragen, evaluaties, health, regelsets
 from vangnet.service.settings import Settings
+from vangnet.service.store import Store
 from vangnet.workers import EngineWorkers
 
 __all__ = ["create_app", "openapi_document"]
@@ -49,9 +56,19 @@ def _api(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,
+        # `servers` is set in one place (openapi.py), not again from the mount's root path
+        root_path_in_servers=False,
     )
-    for module in (evaluaties, regelsets, health):
-        api.include_router(module.router)
+    routers = [m.router for m in (evaluaties, aanvragen, regelsets, health)]
+    for router in routers:
+        api.include_router(router)
+    # for the `Allow` header of a 405 (problems.py)
+    api.state.route_methods = [
+        (route.path_regex, route.methods)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     api.add_exception_handler(ApiProblem, api_problem_handler)
     api.add_exception_handler(StarletteHTTPException, http_exception_handler)
     api.add_exception_handler(RequestValidationError, validation_exception_handler)
@@ -67,26 +84,37 @@ def _api(settings: Settings) -> FastAPI:
 
 
 def create_app(
-    settings: Settings | None = None, *, workers: EngineWorkers | None = None
+    settings: Settings | None = None,
+    *,
+    workers: EngineWorkers | None = None,
+    validator: Decider | None = None,
 ) -> FastAPI:
-    """The root application. `workers` may be given (tests share one pool)."""
+    """The root application. `workers` and `validator` may be given (tests share them)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = workers is None
-        pool = workers or EngineWorkers(settings.engine_workers)
-        for part in (app, api):
-            part.state.workers = pool
+        engine = create_db_engine(settings.db_url)
         try:
-            yield
+            await run_in_threadpool(migrate, engine)
+            store = Store(engine)
+            own = workers is None
+            pool = workers or EngineWorkers(settings.engine_workers)
+            for part in (app, api):
+                part.state.workers = pool
+                part.state.store = store
+            try:
+                yield
+            finally:
+                if own:
+                    pool.close()
         finally:
-            if own:
-                pool.close()
+            engine.dispose()
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     api = _api(settings)
-    validator = Decider(prime=False)  # validates and chooses versions; never decides here
+    # validates and chooses versions; never decides here
+    validator = validator or Decider(prime=False)
     limiter = RateLimiter(settings.evaluations_per_minute)
     for part in (app, api):
         part.state.settings = settings

@@ -1,4 +1,4 @@
-"""Dependencies, declared once: settings, the claim validator, the engine workers."""
+"""Dependencies, declared once: settings, the claim validator, the engine workers, the store."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from fastapi import Depends, Request
 
 from vangnet.evaluate import Decider
 from vangnet.service.settings import Settings
+from vangnet.service.store import Store
 from vangnet.workers import EngineWorkers
 
-__all__ = ["SettingsDep", "ValidatorDep", "WorkersDep"]
+__all__ = ["SettingsDep", "StoreDep", "ValidatorDep", "WorkersDep"]
 
 
 def _settings(request: Request) -> Settings:
@@ -29,6 +30,12 @@ def _workers(request: Request) -> EngineWorkers:
     return workers
 
 
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ValidatorDep = Annotated[Decider, Depends(_validator)]
 WorkersDep = Annotated[EngineWorkers, Depends(_workers)]
+StoreDep = Annotated[Store, Depends(_store)]

@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 
 from vangnet.claim import Claim
 from vangnet.service.problems import PROBLEM_JSON, ProblemOut
+from vangnet.service.schemas import REQUEST_BODIES
 
 __all__ = ["API_VERSION", "build_openapi"]
 
@@ -23,6 +24,7 @@ _ERRORS = {
     "400": "Ongeldige invoer: elk probleem met zijn veld",
     "404": "Niet gevonden",
     "405": "Methode niet toegestaan",
+    "409": "Conflict",
     "413": "Te groot",
     "415": "Niet-ondersteund mediatype",
     "429": "Te veel verzoeken",
@@ -78,6 +80,8 @@ def build_openapi(app: FastAPI, public_url: str) -> dict[str, Any]:
     for name, sub in claim_schema.pop("$defs", {}).items():
         schemas.setdefault(name, sub)
     schemas["Aanvraag"] = claim_schema
+    for name, model in REQUEST_BODIES.items():
+        schemas[name] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas["Probleem"] = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in schemas["Probleem"].pop("$defs", {}).items():
         schemas.setdefault(name, sub)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Request
@@ -59,6 +60,8 @@ class ProblemOut(BaseModel):
     detail: str
     code: str | None = None
     problems: list[ProblemDetail] | None = None
+    current_status: str | None = None
+    allowed_transitions: list[str] | None = None
 
 
 class ApiProblem(Exception):
@@ -72,6 +75,7 @@ class ApiProblem(Exception):
         code: str | None = None,
         problems: list[Problem] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -79,6 +83,7 @@ class ApiProblem(Exception):
         self.code = code
         self.problems = problems
         self.headers = headers
+        self.extensions = extensions
 
 
 def problem_response(
@@ -88,7 +93,9 @@ def problem_response(
     code: str | None = None,
     problems: list[Problem] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    """A problem document; `extensions` are further members (declared in `ProblemOut`)."""
     body: dict[str, Any] = {
         "type": f"urn:vangnet:probleem:{code}" if code else "about:blank",
         "title": _TITLES.get(status, "Fout"),
@@ -99,6 +106,7 @@ def problem_response(
         body["code"] = code
     if problems is not None:
         body["problems"] = [p.as_dict() for p in problems]
+    body.update(extensions or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -110,7 +118,12 @@ def refusal_problem(error: ClaimError | NoRulesetError) -> ApiProblem:
 async def api_problem_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiProblem)  # noqa: S101 - registered for ApiProblem only
     return problem_response(
-        exc.status, exc.detail, code=exc.code, problems=exc.problems, headers=exc.headers
+        exc.status,
+        exc.detail,
+        code=exc.code,
+        problems=exc.problems,
+        headers=exc.headers,
+        extensions=exc.extensions,
     )
 
 
@@ -120,7 +133,23 @@ async def http_exception_handler(request: Request, exc: Exception) -> JSONRespon
         404: f"Er is geen bron op {request.url.path}.",
         405: f"De methode {request.method} is hier niet toegestaan.",
     }.get(exc.status_code, str(exc.detail))
-    return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route on this path (Starlette names only the first route's).
+    The routes are listed in `app.state.route_methods` (see app.py)."""
+    table: list[tuple[re.Pattern[str], set[str]]] = getattr(request.app.state, "route_methods", [])
+    path: str = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    methods = {m for regex, route_methods in table if regex.match(path) for m in route_methods}
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else 99, m)))
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

@@ -2,7 +2,8 @@
 
 VANGNET_ENV           development (default) | test | production
 VANGNET_DATA_DIR      where the SQLite file and stored files live (default ./data)
-VANGNET_DATABASE_URL  a SQLAlchemy URL; default SQLite in the data directory
+VANGNET_DATABASE_URL  a SQLAlchemy URL: sqlite:///PATH or postgresql+psycopg://… (postgresql://
+                      means psycopg 3 too); default SQLite in the data directory
 VANGNET_SECRET_KEY    required in production (sessions and tokens sign with it)
 VANGNET_PUBLIC_URL    the https address the API is published under (OpenAPI `servers`)
 VANGNET_ENGINE_WORKERS  engine processes (default 1)
@@ -17,13 +18,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
-__all__ = ["Settings", "SettingsError"]
+__all__ = ["Settings", "SettingsError", "database_url"]
 
 Env = Literal["development", "test", "production"]
 
 
 class SettingsError(ValueError):
     """The environment does not describe a safe configuration."""
+
+
+def database_url(raw: str) -> str:
+    """`raw` with the psycopg 3 driver named for PostgreSQL; `SettingsError` for a database
+    vangnet does not support. The message never repeats the URL (it may hold a password)."""
+    if not raw:
+        return ""
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + raw.split("://", 1)[1]
+    if scheme in ("postgresql+psycopg", "sqlite"):
+        return raw
+    raise SettingsError(
+        "VANGNET_DATABASE_URL: gebruik sqlite:///PAD of postgresql+psycopg://GEBRUIKER@HOST/DB"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +58,8 @@ class Settings:
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.sqlite_path}"
+        """The SQLAlchemy URL of the database: VANGNET_DATABASE_URL, or the SQLite file."""
+        return database_url(self.database_url) or f"sqlite:///{self.sqlite_path}"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,7 +87,7 @@ class Settings:
         return cls(
             env=cast(Env, env),
             data_dir=Path(env_vars.get("VANGNET_DATA_DIR", "data")),
-            database_url=env_vars.get("VANGNET_DATABASE_URL", ""),
+            database_url=database_url(env_vars.get("VANGNET_DATABASE_URL", "")),
             secret_key=secret,
             public_url=public_url,
             engine_workers=positive("VANGNET_ENGINE_WORKERS", 1),

@@ -1,0 +1,424 @@
+"""`/v1/aanvragen`: submitting, reading and every transition of a claim, on SQLite and on
+PostgreSQL (the `api` fixture), the happy paths and the errors."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import PUBLIC_SCENARIOS
+from vangnet.service.lifecycle import TRANSITIONS
+from vangnet.service.schemas import AanvraagPagina, IngediendeAanvraag
+
+P06 = json.loads((PUBLIC_SCENARIOS / "P06.claim.json").read_text())
+PROBLEM = "application/problem+json"
+
+
+def claim(**changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(P06)
+    data.update(changes)
+    return data
+
+
+def submit(api: TestClient, body: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+    r = api.post("/v1/aanvragen", json=body or claim(), headers=headers)
+    assert r.status_code == 201, r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+def exact(text: str) -> Any:
+    return json.loads(text, parse_float=Decimal)
+
+
+def move(api: TestClient, aanvraag: dict[str, Any], name: str, body: Any = None) -> Any:
+    return api.post(f"{aanvraag['href']}/{name}", json=body)
+
+
+# --- submitting -------------------------------------------------------------------------------
+
+
+def test_a_claim_is_stored_with_its_advice(api: TestClient) -> None:
+    r = api.post("/v1/aanvragen", json=claim())
+    assert r.status_code == 201
+    assert r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert r.headers["Location"] == body["href"] == f"/v1/aanvragen/{body['id']}"
+    assert len(body["id"]) == 32 and int(body["id"], 16) >= 0
+    assert body["claim_id"] == "P06" and body["scheme"] == "vangnet"
+    assert body["reference_date"] == "2016-09-01"
+    assert body["status"] == "ingediend" and body["claim_version"] == 1
+    assert body["allowed_transitions"] == ["in-behandeling", "intrekking"]
+    assert body["outcome"] == "gedeeltelijk"
+    # money with exactly two decimals, in the summary, the claim and the advice
+    assert '"claimed_total_eur":19350.00' in r.text
+    assert '"eligible_total_eur":16850.00' in r.text
+    assert '"unit_price_eur":3000.00' in r.text
+    assert '"security_budget_eur":0.00' in r.text
+    [advice] = body["advices"]
+    assert advice["claim_version"] == 1
+    assert advice["decision"]["receipt"]["claim_sha256"] == body["claim_sha256"]
+    assert body["history"] == [
+        {"from_status": None, "to_status": "ingediend", "at": body["created_at"],
+         "reason": None, "claim_version": 1}
+    ]  # fmt: skip
+    assert body["created_at"].endswith("Z")
+    IngediendeAanvraag.model_validate(body)  # the published schema
+
+    again = api.get(body["href"])
+    assert again.status_code == 200 and again.text == r.text
+
+
+def test_the_advice_is_the_decision_of_the_pre_check(api: TestClient) -> None:
+    stored = exact(api.post("/v1/aanvragen", json=claim()).text)["advices"][0]["decision"]
+    checked = exact(api.post("/v1/evaluaties", json=claim()).text)
+    for decision in (stored, checked):
+        del decision["receipt"]["evaluated_at"]
+    assert stored == checked
+
+
+def test_the_same_idempotency_key_and_claim_give_the_same_claim(api: TestClient) -> None:
+    first = submit(api, claim(), **{"Idempotency-Key": "aanvraag-1"})
+    # the same claim written differently (whitespace, key order) is the same claim
+    text = json.dumps(dict(reversed(list(claim().items()))), indent=3)
+    r = api.post(
+        "/v1/aanvragen",
+        content=text,
+        headers={"Idempotency-Key": "aanvraag-1", "content-type": "application/json"},
+    )
+    assert r.status_code == 201 and r.headers["Location"] == first["href"]
+    assert r.json()["id"] == first["id"]
+    assert api.get("/v1/aanvragen").json()["total"] == 1
+
+
+def test_the_same_idempotency_key_with_another_claim_is_409(api: TestClient) -> None:
+    submit(api, claim(), **{"Idempotency-Key": "k"})
+    r = api.post("/v1/aanvragen", json=claim(claim_id="ANDER"), headers={"Idempotency-Key": "k"})
+    assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
+    assert r.json()["code"] == "idempotency_key_hergebruikt"
+    assert api.get("/v1/aanvragen").json()["total"] == 1
+
+
+def test_without_a_key_every_submission_is_a_new_claim(api: TestClient) -> None:
+    a, b = submit(api), submit(api)
+    assert a["id"] != b["id"]
+    assert api.get("/v1/aanvragen").json()["total"] == 2
+
+
+def test_concurrent_submissions_with_one_key_store_one_claim(api: TestClient) -> None:
+    results: list[Any] = []
+
+    def post() -> None:
+        r = api.post("/v1/aanvragen", json=claim(), headers={"Idempotency-Key": "gelijk"})
+        results.append((r.status_code, r.json()["id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {status for status, _ in results} == {201}
+    assert len({i for _, i in results}) == 1
+    assert api.get("/v1/aanvragen").json()["total"] == 1
+
+
+def test_an_invalid_claim_is_400_with_every_problem(api: TestClient) -> None:
+    bad = claim(x=1)
+    del bad["office_holder"]
+    bad["measures"][2]["unit_price_eur"] = "-12"
+    r = api.post("/v1/aanvragen", json=bad)
+    assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert body["code"] == "ongeldige_aanvraag" and body["title"] and body["detail"]
+    assert [p["field"] for p in body["problems"]] == [
+        "office_holder", "measures[2].unit_price_eur", "x",
+    ]  # fmt: skip
+    assert api.get("/v1/aanvragen").json()["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status"),
+    [
+        (b"{", {"content-type": "application/json"}, 400),
+        (b"[]", {"content-type": "application/json"}, 400),
+        (json.dumps(P06).encode(), {"content-type": "text/plain"}, 415),
+        (b" " * (1024 * 1024 + 1), {"content-type": "application/json"}, 413),
+        (json.dumps(P06).encode(), {"Idempotency-Key": "met spatie"}, 400),
+        (json.dumps(P06).encode(), {"Idempotency-Key": "x" * 256}, 400),
+    ],
+    ids=["broken-json", "not-an-object", "not-json", "too-large", "key-space", "key-long"],
+)
+def test_a_bad_request_is_refused_with_a_problem(
+    api: TestClient, content: bytes, headers: dict[str, str], status: int
+) -> None:
+    r = api.post("/v1/aanvragen", content=content, headers=headers)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == PROBLEM and r.json()["status"] == status
+
+
+def test_a_simulation_is_refused_naming_the_scheme(api: TestClient) -> None:
+    r = api.post("/v1/aanvragen", json=claim(scheme="vangnet-herijking"))
+    assert r.status_code == 400
+    [problem] = r.json()["problems"]
+    assert problem["field"] == "scheme" and problem["value"] == "vangnet-herijking"
+    assert "simulatie" in problem["message"]
+    # outside its validity, too: a simulation scheme has no real version at all
+    r = api.post(
+        "/v1/aanvragen", json=claim(scheme="vangnet-herijking", reference_date="2010-01-01")
+    )
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "scheme"
+    # but the pre-check evaluates it
+    assert api.post("/v1/evaluaties", json=claim(scheme="vangnet-herijking")).status_code == 200
+
+
+def test_no_version_in_force_is_400_geen_regelset(api: TestClient) -> None:
+    r = api.post("/v1/aanvragen", json=claim(reference_date="2010-01-01"))
+    assert r.status_code == 400 and r.json()["code"] == "geen_regelset"
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def test_the_list_pages_newest_first_and_filters_on_status(api: TestClient) -> None:
+    ids = [submit(api, claim(claim_id=f"C{i}"))["id"] for i in range(3)]
+    api.post(f"/v1/aanvragen/{ids[0]}/in-behandeling")
+    r = api.get("/v1/aanvragen", params={"paginaGrootte": 2})
+    assert r.status_code == 200
+    page = r.json()
+    AanvraagPagina.model_validate(page)
+    assert [x["id"] for x in page["items"]] == [ids[2], ids[1]]
+    assert (page["page"], page["page_size"], page["total"]) == (1, 2, 3)
+    assert page["previous"] is None
+    assert page["next"] == "/v1/aanvragen?pagina=2&paginaGrootte=2"
+    assert '"claimed_total_eur":19350.00' in r.text
+    second = api.get(page["next"]).json()
+    assert [x["id"] for x in second["items"]] == [ids[0]]
+    assert second["next"] is None and second["previous"] == "/v1/aanvragen?pagina=1&paginaGrootte=2"
+    treated = api.get("/v1/aanvragen", params={"status": "in_behandeling"}).json()
+    assert [x["id"] for x in treated["items"]] == [ids[0]] and treated["total"] == 1
+    assert api.get("/v1/aanvragen", params={"pagina": 9}).json()["items"] == []
+
+
+def test_bad_list_parameters_are_400_with_every_problem(api: TestClient) -> None:
+    r = api.get("/v1/aanvragen", params={"pagina": 0, "paginaGrootte": 101, "status": "x"})
+    assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
+    assert sorted(p["field"] for p in r.json()["problems"]) == ["pagina", "paginaGrootte", "status"]
+
+
+def test_an_unknown_claim_is_404(api: TestClient) -> None:
+    for path in ("/v1/aanvragen/0123456789abcdef0123456789abcdef", "/v1/aanvragen/x" * 3):
+        r = api.get(path)
+        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+    for name in ("in-behandeling", "intrekking"):
+        assert api.post(f"/v1/aanvragen/onbekend/{name}").status_code == 404
+    r = api.post("/v1/aanvragen/onbekend/aanvullingsverzoeken", json={"reason": "Offerte."})
+    assert r.status_code == 404
+    assert api.post("/v1/aanvragen/onbekend/aanvullingen", json=claim()).status_code == 404
+
+
+def test_a_wrong_method_is_405_with_every_allowed_method(api: TestClient) -> None:
+    one = submit(api)["href"]
+    for method, path, allow in [
+        ("DELETE", "/v1/aanvragen", "GET, POST"),
+        ("PUT", one, "GET"),
+        ("GET", f"{one}/in-behandeling", "POST"),
+        ("PATCH", f"{one}/aanvullingen", "POST"),
+    ]:
+        r = api.request(method, path)
+        assert r.status_code == 405 and r.headers["Allow"] == allow, (method, path)
+        assert r.headers["content-type"] == PROBLEM
+
+
+# --- the claim's life -------------------------------------------------------------------------
+
+
+def test_a_claim_goes_through_its_whole_life(api: TestClient) -> None:
+    a = submit(api)
+    r = move(api, a, "in-behandeling", {"reason": "Opgepakt door team B."})
+    assert r.status_code == 200 and r.json()["status"] == "in_behandeling"
+    assert r.json()["allowed_transitions"] == ["aanvullingsverzoeken", "besluit", "intrekking"]
+
+    asked = "Stuur de offerte van de deur met de prijs per onderdeel."
+    r = move(api, a, "aanvullingsverzoeken", {"reason": asked})
+    assert r.status_code == 200 and r.json()["status"] == "aanvulling_gevraagd"
+    assert r.json()["history"][-1]["reason"] == asked
+
+    supplement = claim()
+    supplement["measures"][0]["unit_price_eur"] = 2500
+    r = api.post(f"{a['href']}/aanvullingen", json=supplement)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "aangevuld" and body["claim_version"] == 2
+    assert body["claim"]["measures"][0]["unit_price_eur"] == 2500
+    assert body["claim_sha256"] != a["claim_sha256"]
+    assert [x["claim_version"] for x in body["advices"]] == [2, 1]  # newest first
+    assert [x["decision"]["claimed_total_eur"] for x in body["advices"]] == [18850, 19350]
+    assert body["advices"][1] == a["advices"][0]  # the old advice is kept as it was
+    assert body["claimed_total_eur"] == 18850
+    assert '"claimed_total_eur":18850.00' in r.text
+
+    # a second round
+    assert move(api, a, "aanvullingsverzoeken", {"reason": "Nog de factuur."}).status_code == 200
+    assert api.post(f"{a['href']}/aanvullingen", json=claim()).status_code == 200
+    r = move(api, a, "intrekking", {"reason": "Niet meer nodig."})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "ingetrokken" and body["allowed_transitions"] == []
+    assert body["claim_version"] == 3 and len(body["advices"]) == 3
+    assert [(h["from_status"], h["to_status"], h["claim_version"]) for h in body["history"]] == [
+        (None, "ingediend", 1),
+        ("ingediend", "in_behandeling", None),
+        ("in_behandeling", "aanvulling_gevraagd", None),
+        ("aanvulling_gevraagd", "aangevuld", 2),
+        ("aangevuld", "aanvulling_gevraagd", None),
+        ("aanvulling_gevraagd", "aangevuld", 3),
+        ("aangevuld", "ingetrokken", None),
+    ]
+    IngediendeAanvraag.model_validate(body)
+    assert api.get(a["href"]).json() == body
+
+
+def test_a_claim_can_be_withdrawn_before_treatment_without_a_body(api: TestClient) -> None:
+    a = submit(api)
+    r = api.post(f"{a['href']}/intrekking")
+    assert r.status_code == 200 and r.json()["status"] == "ingetrokken"
+    assert r.json()["history"][-1]["reason"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "allowed"),
+    [
+        ([], "aanvullingsverzoeken", ["in-behandeling", "intrekking"]),
+        ([], "aanvullingen", ["in-behandeling", "intrekking"]),
+        (["in-behandeling"], "in-behandeling", ["aanvullingsverzoeken", "besluit", "intrekking"]),
+        (["in-behandeling"], "aanvullingen", ["aanvullingsverzoeken", "besluit", "intrekking"]),
+        (["in-behandeling", "aanvullingsverzoeken"], "aanvullingsverzoeken",
+         ["aanvullingen", "intrekking"]),
+        (["in-behandeling", "aanvullingsverzoeken"], "in-behandeling",
+         ["aanvullingen", "intrekking"]),
+        (["intrekking"], "intrekking", []),
+        (["intrekking"], "in-behandeling", []),
+        (["intrekking"], "aanvullingen", []),
+    ],
+)  # fmt: skip
+def test_an_impossible_transition_is_409_naming_status_and_options(
+    api: TestClient, path: list[str], name: str, allowed: list[str]
+) -> None:
+    a = submit(api)
+    for step in path:
+        reason = {"reason": "Informatie nodig."} if step == "aanvullingsverzoeken" else None
+        assert move(api, a, step, reason).status_code == 200
+    status = TRANSITIONS[path[-1]].target if path else "ingediend"
+    body = claim() if name == "aanvullingen" else {"reason": "Informatie nodig."}
+    r = move(api, a, name, body)
+    assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
+    problem = r.json()
+    assert problem["code"] == "ongeldige_overgang"
+    assert problem["current_status"] == status and problem["allowed_transitions"] == allowed
+    assert status in problem["detail"] and name in problem["detail"]
+    assert len(api.get(a["href"]).json()["history"]) == len(path) + 1  # nothing changed
+
+
+def test_a_request_for_information_needs_its_text(api: TestClient) -> None:
+    a = submit(api)
+    move(api, a, "in-behandeling")
+    for body, fields in [
+        (None, ["reason"]),
+        ({}, ["reason"]),
+        ({"reason": "   "}, ["reason"]),
+        ({"reason": "x" * 2001}, ["reason"]),
+        ({"reason": 12, "extra": True}, ["reason", "extra"]),
+        ([], ["(verzoek)"]),
+    ]:
+        r = move(api, a, "aanvullingsverzoeken", body)
+        assert r.status_code == 400, (body, r.text)
+        assert [p["field"] for p in r.json()["problems"]] == fields, body
+    assert api.get(a["href"]).json()["status"] == "in_behandeling"
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status"),
+    [
+        (b"{", {"content-type": "application/json"}, 400),
+        (b'{"reden": "x"}', {"content-type": "application/json"}, 400),
+        (b'{"reason": "x"}', {"content-type": "text/plain"}, 415),
+        (b" " * (1024 * 1024 + 1), {"content-type": "application/json"}, 413),
+    ],
+    ids=["broken-json", "unknown-field", "not-json", "too-large"],
+)
+def test_a_bad_transition_body_is_refused(
+    api: TestClient, content: bytes, headers: dict[str, str], status: int
+) -> None:
+    a = submit(api)
+    r = api.post(f"{a['href']}/in-behandeling", content=content, headers=headers)
+    assert r.status_code == status and r.headers["content-type"] == PROBLEM
+    assert api.get(a["href"]).json()["status"] == "ingediend"
+
+
+def test_a_supplement_is_a_valid_claim_of_the_same_scheme(api: TestClient) -> None:
+    a = submit(api)
+    move(api, a, "in-behandeling")
+    move(api, a, "aanvullingsverzoeken", {"reason": "De offerte."})
+    bad = claim()
+    bad["measures"][0]["quantity"] = 0
+    r = api.post(f"{a['href']}/aanvullingen", json=bad)
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "measures[0].quantity"
+    other = claim(scheme="basismaatregelen", reference_date="2021-06-01")
+    r = api.post(f"{a['href']}/aanvullingen", json=other)
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "scheme"
+    r = api.post(f"{a['href']}/aanvullingen", json=claim(reference_date="2010-01-01"))
+    assert r.status_code == 400 and r.json()["code"] == "geen_regelset"
+    r = api.post(f"{a['href']}/aanvullingen", content=b"x" * (1024 * 1024 + 1))
+    assert r.status_code == 413
+    after = api.get(a["href"]).json()
+    assert after["status"] == "aanvulling_gevraagd" and after["claim_version"] == 1
+
+
+def test_two_changes_at_once_never_both_win(api: TestClient) -> None:
+    a = submit(api)
+    results: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def take() -> None:
+        barrier.wait()
+        results.append(move(api, a, "in-behandeling").status_code)
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200] + [409] * 7
+    assert len(api.get(a["href"]).json()["history"]) == 2
+
+
+# --- the published document -------------------------------------------------------------------
+
+
+def test_the_document_describes_the_claims_resource(client: TestClient) -> None:
+    doc = client.get("/v1/openapi.json").json()
+    paths = doc["paths"]
+    assert set(paths) >= {
+        "/aanvragen", "/aanvragen/{aanvraagId}", "/aanvragen/{aanvraagId}/in-behandeling",
+        "/aanvragen/{aanvraagId}/aanvullingsverzoeken", "/aanvragen/{aanvraagId}/aanvullingen",
+        "/aanvragen/{aanvraagId}/intrekking",
+    }  # fmt: skip
+    post = paths["/aanvragen"]["post"]
+    assert set(post["responses"]["201"]["headers"]) == {"Location", "API-Version"}
+    assert {"400", "409", "413", "415"} <= set(post["responses"])
+    assert [p["name"] for p in post["parameters"]] == ["Idempotency-Key"]
+    query = [p["name"] for p in paths["/aanvragen"]["get"]["parameters"]]
+    assert query == ["pagina", "paginaGrootte", "status"]
+    for name in ("in-behandeling", "aanvullingsverzoeken", "aanvullingen", "intrekking"):
+        op = paths[f"/aanvragen/{{aanvraagId}}/{name}"]["post"]
+        assert {"200", "400", "404", "409"} <= set(op["responses"]), name
+    schemas = doc["components"]["schemas"]
+    assert schemas["IngediendeAanvraag"]["properties"]["reference_date"]["format"] == "date"
+    assert {"Toelichting", "Aanvullingsverzoek"} <= set(schemas)
+    assert {"current_status", "allowed_transitions"} <= set(schemas["Probleem"]["properties"])

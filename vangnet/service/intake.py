@@ -1,0 +1,88 @@
+"""Taking a claim in for storage: read and validate it, refuse a simulation, have the engine
+workers evaluate it. The web process validates and chooses versions only; it never decides."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi import Request
+
+from vangnet.claim import Claim, canonical_claim, decode_json
+from vangnet.evaluate import Decider
+from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRulesetError, Problem
+from vangnet.service.body import media_type, read_body
+from vangnet.service.problems import ApiProblem, refusal_problem
+from vangnet.service.store import Evaluated
+from vangnet.workers import EngineWorkers
+
+__all__ = ["evaluate", "read_claim", "refuse_simulation"]
+
+# the ruleset status of a simulation (claim-format.md: `ruleset.status`)
+SIMULATION = "simulatie"
+
+
+async def read_claim(request: Request, validator: Decider) -> tuple[Any, Claim]:
+    """The decoded and validated claim: 413, 415, or 400 listing every problem."""
+    body = await read_body(request)
+    if media_type(request) != "application/json":
+        raise ApiProblem(415, "Stuur de aanvraag als application/json.")
+    try:
+        data = decode_json(body)
+        return data, validator.validate(data)
+    except ClaimError as exc:
+        raise refusal_problem(exc) from None
+
+
+def _simulation(scheme: str) -> ApiProblem:
+    problem = Problem(
+        "scheme",
+        scheme,
+        "is een simulatie: die kan alleen vooraf worden beoordeeld (POST /v1/evaluaties),"
+        " niet als aanvraag worden ingediend",
+    )
+    return refusal_problem(ClaimError([problem]))
+
+
+def refuse_simulation(claim: Claim, validator: Decider) -> None:
+    """400 naming `scheme` when the claim's ruleset version is a simulation, or when it has
+    no version in force and every version of its scheme is one (a simulation is never a real
+    decision); 400 `geen_regelset` when no version is in force."""
+    try:
+        ruleset, _ = validator.choose(claim)
+    except NoRulesetError as exc:
+        versions = validator.rulesets.get(claim.scheme, ())
+        if versions and all(v.spec.status == SIMULATION for v in versions):
+            raise _simulation(claim.scheme) from None
+        raise refusal_problem(exc) from None
+    if ruleset.spec.status == SIMULATION:
+        raise _simulation(claim.scheme)
+
+
+async def evaluate(data: Any, claim: Claim, workers: EngineWorkers) -> Evaluated:
+    """The claim with the engine's advice; a refusal is 400, an engine crash 503."""
+    try:
+        kind, result = await workers.adecide(data)
+    except EngineFailure as exc:
+        raise ApiProblem(503, str(exc), code="regelengine_uitgevallen") from None
+    except EvaluationError as exc:
+        raise ApiProblem(500, str(exc), code="beoordeling_mislukt") from None
+    if kind == "refusal":
+        error = result["error"]
+        problems = [Problem(p["field"], p["value"], p["message"]) for p in error["problems"]]
+        raise ApiProblem(400, error["message"], code=error["code"], problems=problems)
+    if result["simulation"]:
+        raise _simulation(claim.scheme)
+    canonical = canonical_claim(claim)
+    digest = hashlib.sha256(canonical).hexdigest()
+    if digest != result["receipt"]["claim_sha256"]:  # the stored bytes must be the hashed ones
+        raise ApiProblem(
+            500, "De vingerafdruk van de aanvraag klopt niet.", code="beoordeling_mislukt"
+        )
+    return Evaluated(
+        claim_json=canonical,
+        claim_sha256=digest,
+        scheme=claim.scheme,
+        reference_date=claim.reference_date,
+        decision=result,
+    )

@@ -1,0 +1,189 @@
+"""The stored claims, as SQLAlchemy tables: what a decision needs, and nothing more.
+
+    aanvraag            one claim through its life: status, the current version's summary,
+    │                   the idempotency key; `lock_version` guards against lost updates
+    ├── aanvraag_versie the canonical claim JSON (bytes) and its sha256; a supplement is a new
+    │   │               version, the old ones stay
+    │   └── advies      the v1 decision exactly as the engine returned it, with its receipt;
+    │                   a re-evaluation adds an advice beside the older ones
+    └── statusovergang  the history: from, to, when, why
+
+Money is integer cents, timestamps are UTC. Names, addresses and threat details live only
+inside the claim JSON, never in a column, an index or a log. A later `besluit` table (immutable,
+referencing the `advies` it rests on and the `besluit` it replaces) and `bijlage` table
+(per aanvraag, with its sha256) hang off `aanvraag` the same way. Migrations in
+`vangnet/service/migrations/` create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from vangnet.service.lifecycle import STATUSES
+
+__all__ = ["Aanvraag", "AanvraagVersie", "Advies", "Base", "Statusovergang", "UtcDateTime"]
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and read back as an aware UTC `datetime`, on every backend
+    (SQLite keeps no time zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a timestamp needs a time zone; vangnet stores UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)  # noqa: S101 - the column type guarantees it
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+
+
+_STATUS_SQL = ", ".join(f"'{s}'" for s in STATUSES)
+
+
+class Aanvraag(Base):
+    """One submitted claim through its life."""
+
+    __tablename__ = "aanvraag"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, opaque
+    # the organisation that submitted it; filled in once accounts exist
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    claim_id: Mapped[str] = mapped_column(String(64), index=True)
+    scheme: Mapped[str] = mapped_column(String(64))
+    reference_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    # the current claim version and its advice, so that lists need no join
+    claim_version: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(32))
+    claimed_total_cents: Mapped[int] = mapped_column(BigInteger)
+    eligible_total_cents: Mapped[int] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    lock_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+
+    versions: Mapped[list[AanvraagVersie]] = relationship(
+        back_populates="aanvraag", lazy="raise", order_by="AanvraagVersie.number"
+    )
+    history: Mapped[list[Statusovergang]] = relationship(
+        back_populates="aanvraag", lazy="raise", order_by="Statusovergang.id"
+    )
+
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUS_SQL})", name="status"),
+        CheckConstraint("claim_version >= 1", name="claim_version"),
+        # one key per owner; claims without an owner share one key space
+        Index(
+            "uq_aanvraag_idempotency",
+            func.coalesce(owner_id, ""),
+            idempotency_key,
+            unique=True,
+        ),
+    )
+    # optimistic locking: every UPDATE checks and raises the version (StaleDataError on loss)
+    __mapper_args__ = {"version_id_col": lock_version}  # noqa: RUF012
+
+
+class AanvraagVersie(Base):
+    """One version of a claim: the canonical claim JSON as hashed in the receipt."""
+
+    __tablename__ = "aanvraag_versie"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    aanvraag_id: Mapped[str] = mapped_column(ForeignKey("aanvraag.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    claim_json: Mapped[bytes] = mapped_column(LargeBinary)
+    claim_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+    aanvraag: Mapped[Aanvraag] = relationship(back_populates="versions", lazy="raise")
+    advices: Mapped[list[Advies]] = relationship(
+        back_populates="claim_version", lazy="raise", order_by="Advies.id"
+    )
+
+    __table_args__ = (UniqueConstraint("aanvraag_id", "number"),)
+
+
+class Advies(Base):
+    """The engine's advice on one claim version: the v1 decision, byte for byte."""
+
+    __tablename__ = "advies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    claim_version_id: Mapped[int] = mapped_column(ForeignKey("aanvraag_versie.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    claimed_total_cents: Mapped[int] = mapped_column(BigInteger)
+    eligible_total_cents: Mapped[int] = mapped_column(BigInteger)
+    ruleset_id: Mapped[str] = mapped_column(String(64))
+    ruleset_version: Mapped[str] = mapped_column(String(32))
+    # the receipt
+    ruleset_sha256: Mapped[str] = mapped_column(String(64))
+    catalogue_sha256: Mapped[str] = mapped_column(String(64))
+    claim_sha256: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(200))
+    evaluated_at: Mapped[datetime]
+    decision_json: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+    claim_version: Mapped[AanvraagVersie] = relationship(back_populates="advices", lazy="raise")
+
+
+class Statusovergang(Base):
+    """One step in a claim's history."""
+
+    __tablename__ = "statusovergang"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    aanvraag_id: Mapped[str] = mapped_column(ForeignKey("aanvraag.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    # what the assessor asks for, or why; written by people, shown to the parties only
+    reason: Mapped[str | None] = mapped_column(Text)
+    # the claim version this step brought (submission, supplement)
+    claim_version_id: Mapped[int | None] = mapped_column(ForeignKey("aanvraag_versie.id"))
+
+    aanvraag: Mapped[Aanvraag] = relationship(back_populates="history", lazy="raise")
+    claim_version: Mapped[AanvraagVersie | None] = relationship(lazy="raise")

@@ -1,0 +1,295 @@
+"""`/v1/aanvragen`: submit claims, read them, and move them through their life.
+
+A claim is stored with its canonical JSON, the engine's advice and its history
+(`vangnet.service.store`); every transition is a resource named after it
+(`vangnet.service.lifecycle`). An impossible transition is 409, naming the current status and
+the transitions that are possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from vangnet.claim import claim_sha256
+from vangnet.exceptions import Problem
+from vangnet.jsonout import dumps
+from vangnet.service.body import read_model
+from vangnet.service.deps import StoreDep, ValidatorDep, WorkersDep
+from vangnet.service.intake import evaluate, read_claim, refuse_simulation
+from vangnet.service.lifecycle import TRANSITIONS, Status
+from vangnet.service.problems import ApiProblem
+from vangnet.service.schemas import (
+    AanvraagPagina,
+    AanvullingsverzoekIn,
+    IngediendeAanvraag,
+    ToelichtingIn,
+)
+from vangnet.service.store import (
+    Conflict,
+    IdempotencyConflict,
+    NotFound,
+    Store,
+    TransitionRefused,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["aanvragen"])
+
+AanvraagId = Annotated[
+    str, Path(alias="aanvraagId", description="De id die vangnet bij het indienen gaf")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description=(
+            "Een unieke sleutel per aanvraag (bijvoorbeeld een UUID): dezelfde aanvraag opnieuw"
+            " met dezelfde sleutel geeft de eerder ingediende terug en slaat niets dubbel op;"
+            " een andere aanvraag met dezelfde sleutel is 409"
+        ),
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+    ),
+]
+
+
+def _body(schema: str, *, required: bool = True) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"requestBody": {"required": required, "content": {"application/json": {"schema": ref}}}}
+
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    200: {"description": "De aanvraag zoals zij nu is"},
+    404: {"description": "Onbekende aanvraag"},
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "De overgang kan niet vanuit de huidige status, of de aanvraag veranderde"}
+}
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+@contextmanager
+def _problems(aanvraag_id: str | None = None) -> Iterator[None]:
+    """The store's refusals as problems."""
+    try:
+        yield
+    except NotFound:
+        raise ApiProblem(404, f"Er is geen aanvraag {(aanvraag_id or '')[:64]}.") from None
+    except Conflict as exc:
+        allowed = ", ".join(exc.allowed) or "geen"
+        if isinstance(exc, TransitionRefused):
+            text = f"De aanvraag heeft de status {exc.status}; {exc.transition} kan dan niet."
+        else:
+            text = f"De aanvraag veranderde intussen en heeft nu de status {exc.status}."
+        raise ApiProblem(
+            409,
+            f"{text} Mogelijk zijn nu: {allowed}.",
+            code="ongeldige_overgang" if isinstance(exc, TransitionRefused) else "gelijktijdig",
+            extensions={"current_status": exc.status, "allowed_transitions": exc.allowed},
+        ) from None
+    except IdempotencyConflict:
+        raise ApiProblem(
+            409,
+            "Deze Idempotency-Key is al gebruikt voor een andere aanvraag; gebruik een nieuwe"
+            " sleutel voor een nieuwe aanvraag.",
+            code="idempotency_key_hergebruikt",
+        ) from None
+
+
+@router.post(
+    "/aanvragen",
+    status_code=201,
+    summary="Dien een aanvraag in",
+    operation_id="postAanvraag",
+    response_model=IngediendeAanvraag,
+    responses={
+        201: {
+            "description": "Ingediend (of eerder ingediend met dezelfde Idempotency-Key)",
+            "headers": {
+                "Location": {
+                    "description": "Het adres van de aanvraag",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        409: {"description": "De Idempotency-Key hoort bij een andere aanvraag"},
+    },
+    openapi_extra=_body("Aanvraag"),
+)
+async def post_aanvraag(
+    request: Request,
+    validator: ValidatorDep,
+    workers: WorkersDep,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Dien een aanvraag in: zij wordt beoordeeld en met het advies bewaard."""
+    data, claim = await read_claim(request, validator)
+    refuse_simulation(claim, validator)
+    with _problems():
+        if idempotency_key is not None:
+            earlier = await run_in_threadpool(store.replay, idempotency_key, claim_sha256(claim))
+            if earlier is not None:
+                return _created(earlier)
+        evaluated = await evaluate(data, claim, workers)
+        stored, _ = await run_in_threadpool(
+            lambda: store.submit(evaluated, idempotency_key=idempotency_key)
+        )
+    return _created(stored)
+
+
+def _created(body: dict[str, Any]) -> Response:
+    return _json(body, 201, {"Location": body["href"]})
+
+
+def _page_link(page: int, size: int, status: str | None) -> str:
+    query = {"pagina": page, "paginaGrootte": size} | ({"status": status} if status else {})
+    return f"/v1/aanvragen?{urlencode(query)}"
+
+
+@router.get(
+    "/aanvragen",
+    summary="Alle aanvragen",
+    operation_id="getAanvragen",
+    response_model=AanvraagPagina,
+    responses={200: {"description": "Eén pagina aanvragen, nieuwste eerst"}},
+)
+def get_aanvragen(
+    store: StoreDep,
+    pagina: Annotated[int, Query(ge=1, le=1_000_000, description="Het paginanummer, vanaf 1")] = 1,
+    pagina_grootte: Annotated[
+        int, Query(alias="paginaGrootte", ge=1, le=100, description="Aanvragen per pagina")
+    ] = 20,
+    status: Annotated[Status | None, Query(description="Alleen aanvragen met deze status")] = None,
+) -> Response:
+    """De ingediende aanvragen, nieuwste eerst, per pagina; filter op status."""
+    items, total = store.page(status=status, page=pagina, size=pagina_grootte)
+    has_next = pagina * pagina_grootte < total
+    return _json(
+        {
+            "items": items,
+            "page": pagina,
+            "page_size": pagina_grootte,
+            "total": total,
+            "next": _page_link(pagina + 1, pagina_grootte, status) if has_next else None,
+            "previous": (_page_link(pagina - 1, pagina_grootte, status) if pagina > 1 else None),
+        }
+    )
+
+
+@router.get(
+    "/aanvragen/{aanvraagId}",
+    summary="Eén aanvraag",
+    operation_id="getAanvraag",
+    response_model=IngediendeAanvraag,
+    responses=_NOT_FOUND,
+)
+def get_aanvraag(store: StoreDep, aanvraag_id: AanvraagId) -> Response:
+    """De aanvraag met status, huidige versie, elk advies (nieuwste eerst) en geschiedenis."""
+    with _problems(aanvraag_id):
+        return _json(store.get(aanvraag_id))
+
+
+async def _transition(store: Store, aanvraag_id: str, name: str, reason: str | None) -> Response:
+    with _problems(aanvraag_id):
+        body = await run_in_threadpool(lambda: store.transition(aanvraag_id, name, reason=reason))
+    return _json(body)
+
+
+@router.post(
+    "/aanvragen/{aanvraagId}/in-behandeling",
+    summary="Neem een aanvraag in behandeling",
+    operation_id="postInBehandeling",
+    response_model=IngediendeAanvraag,
+    responses=_NOT_FOUND | _CONFLICT,
+    openapi_extra=_body("Toelichting", required=False),
+)
+async def post_in_behandeling(
+    request: Request, store: StoreDep, aanvraag_id: AanvraagId
+) -> Response:
+    """Neem een ingediende aanvraag in behandeling."""
+    body = await read_model(request, ToelichtingIn)
+    return await _transition(store, aanvraag_id, "in-behandeling", body.reason)
+
+
+@router.post(
+    "/aanvragen/{aanvraagId}/aanvullingsverzoeken",
+    summary="Vraag om aanvulling",
+    operation_id="postAanvullingsverzoek",
+    response_model=IngediendeAanvraag,
+    responses=_NOT_FOUND | _CONFLICT,
+    openapi_extra=_body("Aanvullingsverzoek"),
+)
+async def post_aanvullingsverzoek(
+    request: Request, store: StoreDep, aanvraag_id: AanvraagId
+) -> Response:
+    """Vraag de aanvrager om informatie die nodig is om te besluiten."""
+    body = await read_model(request, AanvullingsverzoekIn)
+    return await _transition(store, aanvraag_id, "aanvullingsverzoeken", body.reason)
+
+
+@router.post(
+    "/aanvragen/{aanvraagId}/aanvullingen",
+    summary="Vul een aanvraag aan",
+    operation_id="postAanvulling",
+    response_model=IngediendeAanvraag,
+    responses=_NOT_FOUND | _CONFLICT,
+    openapi_extra=_body("Aanvraag"),
+)
+async def post_aanvulling(
+    request: Request,
+    validator: ValidatorDep,
+    workers: WorkersDep,
+    store: StoreDep,
+    aanvraag_id: AanvraagId,
+) -> Response:
+    """Vul de aanvraag aan met een nieuwe versie; het nieuwe advies komt naast het oude."""
+    data, claim = await read_claim(request, validator)
+    with _problems(aanvraag_id):
+        seen = await run_in_threadpool(store.snapshot, aanvraag_id)
+        if seen.status not in TRANSITIONS["aanvullingen"].sources:
+            raise TransitionRefused(seen.status, "aanvullingen")
+        if claim.scheme != seen.scheme:
+            raise ApiProblem(
+                400,
+                f"Een aanvulling hoort bij dezelfde regeling ({seen.scheme}).",
+                code="ongeldige_aanvraag",
+                problems=[_scheme_problem(claim.scheme, seen.scheme)],
+            )
+        refuse_simulation(claim, validator)
+        evaluated = await evaluate(data, claim, workers)
+        body = await run_in_threadpool(
+            lambda: store.transition(
+                aanvraag_id, "aanvullingen", evaluated=evaluated, expected_lock=seen.lock_version
+            )
+        )
+    return _json(body)
+
+
+def _scheme_problem(given: str, stored: str) -> Problem:
+    return Problem("scheme", given, f"moet {stored} zijn, de regeling van de aanvraag")
+
+
+@router.post(
+    "/aanvragen/{aanvraagId}/intrekking",
+    summary="Trek een aanvraag in",
+    operation_id="postIntrekking",
+    response_model=IngediendeAanvraag,
+    responses=_NOT_FOUND | _CONFLICT,
+    openapi_extra=_body("Toelichting", required=False),
+)
+async def post_intrekking(request: Request, store: StoreDep, aanvraag_id: AanvraagId) -> Response:
+    """Trek een aanvraag in zolang er niet over besloten is."""
+    body = await read_model(request, ToelichtingIn)
+    return await _transition(store, aanvraag_id, "intrekking", body.reason)

@@ -1,0 +1,114 @@
+"""The API's models for `/v1/aanvragen`, one per direction.
+
+Inbound models (`…In`) forbid unknown fields. Outbound models document the responses; the
+routes write the responses with `vangnet.jsonout` so that money has exactly two decimals.
+The claim itself is the `Aanvraag` schema of the interchange format (see `openapi.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+
+from vangnet.decision import Decision, Outcome
+from vangnet.service.lifecycle import Status
+
+__all__ = [
+    "REQUEST_BODIES",
+    "AanvraagPagina",
+    "AanvraagSamenvatting",
+    "AanvullingsverzoekIn",
+    "Advies",
+    "IngediendeAanvraag",
+    "Statusovergang",
+    "ToelichtingIn",
+]
+
+ClaimJson = Annotated[
+    dict[str, Any], WithJsonSchema({"allOf": [{"$ref": "#/components/schemas/Aanvraag"}]})
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ToelichtingIn(_In):
+    """An optional explanation with a transition."""
+
+    reason: Text | None = Field(default=None, description="Waarom, in het Nederlands")
+
+
+class AanvullingsverzoekIn(_In):
+    """What the assessor needs to decide."""
+
+    reason: Text = Field(description="Welke informatie nodig is, in het Nederlands")
+
+
+class AanvraagSamenvatting(BaseModel):
+    """A submitted claim in a list: its status and the current advice's totals."""
+
+    id: str
+    href: str
+    claim_id: str
+    scheme: str
+    reference_date: date
+    status: Status
+    claim_version: int = Field(description="Het nummer van de huidige versie (1 bij indienen)")
+    outcome: Outcome = Field(description="De uitkomst van het advies op de huidige versie")
+    claimed_total_eur: Decimal
+    eligible_total_eur: Decimal
+    created_at: datetime
+    updated_at: datetime
+
+
+class Advies(BaseModel):
+    """The engine's advice on one version of the claim: the v1 decision, unchanged."""
+
+    claim_version: int
+    created_at: datetime
+    decision: Decision
+
+
+class Statusovergang(BaseModel):
+    """One step in the claim's history."""
+
+    from_status: Status | None
+    to_status: Status
+    at: datetime
+    reason: str | None
+    claim_version: int | None = Field(description="De versie die deze stap bracht, als die er is")
+
+
+class IngediendeAanvraag(AanvraagSamenvatting):
+    """A submitted claim: the current version, every advice (newest first), its history."""
+
+    allowed_transitions: list[str] = Field(
+        description="De overgangen die nu mogelijk zijn, als naam van hun bron"
+    )
+    claim_sha256: str
+    claim: ClaimJson
+    advices: list[Advies]
+    history: list[Statusovergang]
+
+
+class AanvraagPagina(BaseModel):
+    """One page of submitted claims, newest first."""
+
+    items: list[AanvraagSamenvatting]
+    page: int
+    page_size: int
+    total: int
+    next: str | None = Field(description="De volgende pagina, als die er is")
+    previous: str | None = Field(description="De vorige pagina, als die er is")
+
+
+# request bodies the routes read themselves (size limit first); openapi.py publishes them
+REQUEST_BODIES: dict[str, type[BaseModel]] = {
+    "Toelichting": ToelichtingIn,
+    "Aanvullingsverzoek": AanvullingsverzoekIn,
+}
