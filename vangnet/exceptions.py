@@ -2,17 +2,18 @@
 
     VangnetError                      base of everything below
     ├── ClaimError                    a claim is invalid: carries the problems, in Dutch
+    │   └── FormError                 ...read from an Excel intake form: by sheet and cell
     ├── NoRulesetError                no ruleset version in force on the reference date
-    ├── DataError                     a declarative file (ruleset, catalogue) is invalid
+    ├── DataError                     a declarative file (ruleset, catalogue, form) is invalid
     │   ├── CatalogueError            ...a catalogue version, naming the file and row
     │   └── RulesetError              ...a ruleset version, naming the file and rule id
     ├── EvaluationError               an evaluation could not complete
     │   └── EngineFailure             the C rule engine failed: its process is unusable
     └── LetterError                   a letter could not be made (missing data or value)
 
-A `ClaimError` or `NoRulesetError` becomes a refusal (CLI exit 2, API 400); a `DataError` is a
-fault in the published data and stops start-up; an `EvaluationError` is reported as a clear
-error for one claim, never as a traceback.
+A `ClaimError` (a `FormError` too) or `NoRulesetError` becomes a refusal (CLI exit 2, API 400);
+a `DataError` is a fault in the published data and stops start-up; an `EvaluationError` is
+reported as a clear error for one claim, never as a traceback.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ __all__ = [
     "DataError",
     "EngineFailure",
     "EvaluationError",
+    "FormError",
+    "FormProblem",
     "LetterError",
     "NoRulesetError",
     "Problem",
@@ -64,6 +67,56 @@ class ClaimError(VangnetError):
             else f"De aanvraag is ongeldig: {n} problemen."
         )
         super().__init__(self.message)
+
+
+@dataclass(frozen=True, slots=True)
+class FormProblem:
+    """One problem with an Excel intake form: where (sheet and cell, when there is one), what,
+    and the contract path of the claim field the cell holds (when it holds one)."""
+
+    sheet: str | None
+    cell: str | None
+    message: str
+    value: str | None = None
+    field: str | None = None
+
+    @property
+    def location(self) -> str | None:
+        """'Blad Maatregelen, cel E7', 'Blad Maatregelen', or None for the file as a whole."""
+        if self.sheet is None:
+            return None
+        where = f"Blad {self.sheet}"
+        if self.cell is not None:
+            where += f", {'cellen' if ':' in self.cell else 'cel'} {self.cell}"
+        return where
+
+    def __str__(self) -> str:
+        where = self.location
+        return self.message if where is None else f"{where}: {self.message}"
+
+    def as_problem(self) -> Problem:
+        """The problem in a refusal: the location stands in the place of the field path."""
+        return Problem(self.location or "(bestand)", self.value, self.message)
+
+
+class FormError(ClaimError):
+    """An Excel intake form cannot be read as a valid claim; `form_problems` lists every
+    problem at once, each with its sheet and cell ("Blad Maatregelen, cel E7: ...")."""
+
+    def __init__(self, problems: list[FormProblem]) -> None:
+        self.form_problems = problems
+        super().__init__([p.as_problem() for p in problems])
+        n = len(problems)
+        self.message = (
+            "Het formulier kan niet worden gelezen: 1 probleem."
+            if n == 1
+            else f"Het formulier kan niet worden gelezen: {n} problemen."
+        )
+        self.args = (self.message,)
+
+    def lines(self) -> list[str]:
+        """Every problem as one Dutch line, for a person."""
+        return [str(p) for p in self.form_problems]
 
 
 class NoRulesetError(VangnetError):

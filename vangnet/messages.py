@@ -70,6 +70,101 @@ MESSAGES: dict[str, str] = {
         " De versies gelden: {periods}."
     ),
     "unknown_scheme": "De regeling {scheme} bestaat niet. Bekende regelingen: {schemes}.",
+    # the Excel intake form: the file (vangnet.excel.container)
+    "xlsx_unreadable_file": "Het bestand kan niet worden gelezen: {reason}.",
+    "xlsx_too_large": (
+        "Het bestand is {size}. Een formulier mag hoogstens {limit} zijn. Stuur het"
+        " aanvraagformulier zonder andere bladen, plaatjes of bijlagen."
+    ),
+    "xlsx_macro_suffix": (
+        "Een werkmap met macro's ({suffix}) nemen wij niet aan. Bewaar het formulier als"
+        " Excel-werkmap (.xlsx), zonder macro's."
+    ),
+    "xlsx_macro": (
+        "De werkmap bevat macro's of ActiveX-elementen. Die nemen wij niet aan. Bewaar het"
+        " formulier als Excel-werkmap (.xlsx), zonder macro's."
+    ),
+    "xlsx_other_suffix": (
+        "Een bestand {suffix} kunnen wij niet lezen. Bewaar het formulier als Excel-werkmap"
+        " (.xlsx)."
+    ),
+    "xlsx_old_format": (
+        "Dit is geen .xlsx-bestand: het is een oud Excel-bestand (.xls) of een bestand met een"
+        " wachtwoord. Bewaar het formulier zonder wachtwoord als Excel-werkmap (.xlsx)."
+    ),
+    "xlsx_not_zip": (
+        "Dit bestand is geen Excel-werkmap (.xlsx). Gebruik het aanvraagformulier en bewaar het"
+        " als Excel-werkmap."
+    ),
+    "xlsx_corrupt": (
+        "Het bestand is beschadigd ({detail}). Open het formulier in Excel en bewaar het opnieuw"
+        " als Excel-werkmap (.xlsx)."
+    ),
+    "xlsx_too_many_parts": (
+        "Het bestand bestaat uit meer dan {limit} delen. Zo ziet een aanvraagformulier er nooit"
+        " uit; wij lezen het niet."
+    ),
+    "xlsx_unpacks_too_large": (
+        "Het bestand pakt uit tot meer dan {limit}. Zo groot is een aanvraagformulier nooit;"
+        " wij lezen het niet."
+    ),
+    "xlsx_unreadable": (
+        "De werkmap kan niet worden gelezen ({detail}). Open het formulier in Excel en bewaar"
+        " het opnieuw als Excel-werkmap (.xlsx)."
+    ),
+    # the Excel intake form: its layout (vangnet.excel.read)
+    "form_not_ours": (
+        "Dit is geen aanvraagformulier van vangnet: de naam {name} ontbreekt. Maak een nieuw"
+        " formulier met 'vangnet forms intake' en vul dat in."
+    ),
+    "form_version_unknown": (
+        "formulierversie {version} kunnen wij niet lezen. Wij lezen de versies {supported}."
+        " Vul een nieuw formulier in."
+    ),
+    "form_catalogue_unknown": (
+        "de catalogus van {value} kennen wij niet. Bekende catalogi: {known}. Vul een nieuw"
+        " formulier in."
+    ),
+    "form_catalogue_not_in_force": (
+        "op de peildatum {date} geldt de catalogus van {in_force}, maar dit formulier heeft de"
+        " catalogus van {catalogue}. Maak een formulier voor deze peildatum:"
+        " vangnet forms intake --on {date}."
+    ),
+    "form_sheet_missing": (
+        "het blad {sheet} ontbreekt. Verander de bladen van het formulier niet; vul zo nodig een"
+        " nieuw formulier in."
+    ),
+    "form_name_missing": (
+        "de naam {name} ontbreekt. Verander de namen in het formulier niet; vul zo nodig een"
+        " nieuw formulier in."
+    ),
+    "form_name_broken": (
+        "de naam {name} wijst niet naar {what}, maar naar {target}. Verander de namen in het"
+        " formulier niet; vul zo nodig een nieuw formulier in."
+    ),
+    "form_name_one_cell": "één cel",
+    "form_name_column": "een kolom met {lines} regels, gelijk met de andere kolommen",
+    # the Excel intake form: the cells (vangnet.excel.read); {label} is the cell's label
+    "form_empty": "{label} is leeg; vul dit in",
+    "form_text": "{label} moet tekst zijn",
+    "form_number": "{label} moet een getal zijn, bijvoorbeeld {example}",
+    "form_integer": "{label} moet een heel getal zijn, bijvoorbeeld 45000",
+    "form_date": "{label} moet een datum zijn (dag-maand-jaar), bijvoorbeeld 01-03-2016",
+    "form_choice": "{label}: kies een waarde uit de lijst: {choices}",
+    "form_measure": (
+        "{label}: deze maatregel staat niet in de lijst. Kies een maatregel uit de lijst, of"
+        " kies '{none}' en beschrijf de maatregel"
+    ),
+    "form_measure_empty": (
+        "{label} is leeg. Kies een maatregel uit de lijst, of kies '{none}' en beschrijf de"
+        " maatregel"
+    ),
+    "form_no_lines": "er staat geen enkele maatregel in het formulier; vul minstens één regel in",
+    "form_claim": "{label} {message}",
+    "form_cached": (
+        "in het bestand staat hier {shown}, maar wij rekenen {computed}. Laat Excel opnieuw"
+        " rekenen en kijk de regels na"
+    ),
 }
 
 
