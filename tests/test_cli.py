@@ -194,3 +194,40 @@ def test_letter_for_an_invalid_claim_is_a_refusal(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert json.loads(result.stderr)["error"]["code"] == "ongeldige_aanvraag"
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_rules_diff_lists_the_known_differences() -> None:
+    result = runner.invoke(app, ["rules", "diff", "vangnet@2016.1", "vangnet-herijking@2018.1"])
+    assert result.exit_code == 0
+    assert "VN-DREIGING" in result.stdout and "VN-ONEVENREDIG" in result.stdout
+    assert "grens_kleine_gemeente_inwoners" in result.stdout
+    assert "VN-DOELGROEP" not in result.stdout
+    result = runner.invoke(
+        app, ["rules", "diff", "vangnet@2016.1", "vangnet-herijking@2018.1", "--format", "json"]
+    )
+    assert result.exit_code == 0 and json.loads(result.stdout)
+    result = runner.invoke(app, ["rules", "diff", "vangnet@2016.1", "vangnet@9.9"])
+    assert result.exit_code == 2 and result.stderr
+
+
+def test_counterfactuals_name_a_documentable_change() -> None:
+    result = runner.invoke(app, ["counterfactuals", str(PUBLIC_SCENARIOS / "P08.claim.json")])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("- Als ") and "toekennen" in result.stdout
+    result = runner.invoke(app, ["counterfactuals", P01])
+    assert result.stdout == "Geen enkele aantoonbare verandering verbetert de uitkomst.\n"
+
+
+def test_forms_intake_read_and_export(tmp_path: Path) -> None:
+    form = tmp_path / "aanvraag.xlsx"
+    result = runner.invoke(app, ["forms", "intake", "-o", str(form), "--on", "2016-03-01"])
+    assert result.exit_code == 0 and form.exists()
+    assert "catalogus van 2016-02-10" in result.stdout
+    result = runner.invoke(app, ["forms", "read", str(form)])
+    assert result.exit_code == 2
+    assert "Blad Aanvraag, cel B9: peildatum is leeg" in result.stderr
+    out = tmp_path / "berekening.xlsx"
+    result = runner.invoke(app, ["forms", "export", P01, "-o", str(out)])
+    assert result.exit_code == 0 and out.read_bytes().startswith(b"PK")
+    result = runner.invoke(app, ["forms", "intake", "-o", str(form), "--on", "2010-01-01"])
+    assert result.exit_code == 2

@@ -1,4 +1,4 @@
-"""The command line: `vangnet calculate | catalogue | evaluate | rules`.
+"""The command line: `vangnet calculate | catalogue | evaluate | rules | serve`.
 
 Every command prints Dutch for people (tables, euros) or JSON for machines. An invalid claim
 exits with code 2 and the refusal of the contract on stderr; nothing ends in a traceback.
@@ -6,12 +6,13 @@ exits with code 2 and the refusal of the contract on stderr; nothing ends in a t
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -23,6 +24,7 @@ from vangnet.exceptions import (
     ClaimError,
     DataError,
     EvaluationError,
+    FormError,
     NoRulesetError,
     Problem,
     VangnetError,
@@ -30,6 +32,9 @@ from vangnet.exceptions import (
 from vangnet.jsonout import dumps
 from vangnet.money import format_eur, format_number
 from vangnet.validity import describe_periods
+
+if TYPE_CHECKING:
+    import uvicorn
 
 __all__ = ["app"]
 
@@ -425,6 +430,225 @@ def openapi_cmd() -> None:
 
     def run() -> None:
         sys.stdout.write(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
+
+    _guard(run)
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _as_tcp(sock: socket.socket) -> socket.socket:
+    """The same listening socket, declared TCP (`proto` IPPROTO_TCP) if it is an IP stream.
+
+    With `--workers` uvicorn binds the socket itself with `proto` 0, and its connections
+    inherit that; asyncio then leaves Nagle's algorithm on for them, so every keep-alive
+    request after the first waits for a delayed ACK, about 40 ms on Linux (uvicorn issue
+    #3149). Declared TCP, asyncio sets TCP_NODELAY on each connection as usual.
+    """
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+        return sock
+    if sock.proto == socket.IPPROTO_TCP:
+        return sock
+    tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    tcp.set_inheritable(True)
+    return tcp
+
+
+def _bind_sockets_as_tcp(config_class: type[uvicorn.Config]) -> None:
+    bind = config_class.bind_socket
+
+    def bind_socket(self: uvicorn.Config) -> socket.socket:
+        return _as_tcp(bind(self))
+
+    config_class.bind_socket = bind_socket  # type: ignore[method-assign]
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Het adres om op te luisteren.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="De poort.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Webprocessen (uvicorn); elk heeft eigen regelengine-processen"
+            " (VANGNET_ENGINE_WORKERS).",
+        ),
+    ] = 1,
+) -> None:
+    """Start de dienst: de API onder /v1 (instellingen uit VANGNET_*)."""
+    from vangnet.service.settings import Settings, SettingsError
+
+    def run() -> None:
+        # Checked here, before uvicorn starts a process: a refusal is one Dutch line, not a
+        # traceback from every web process. Each process then builds its app once from the
+        # same environment through the factory.
+        try:
+            settings = Settings.from_env()
+        except SettingsError as exc:
+            _fail(f"vangnet start niet: ongeldige instellingen. {exc}.", 2)
+        import uvicorn
+
+        if workers > 1:
+            _bind_sockets_as_tcp(uvicorn.Config)
+        url = _url(host, port)
+        sys.stdout.write(
+            f"vangnet ({settings.env}) luistert op {url}; de API staat op {url}/v1"
+            f" (beschrijving: {url}/v1/openapi.json). {workers} webproces(sen),"
+            f" elk met {settings.engine_workers} regelengine-proces(sen). Stoppen: Ctrl+C.\n"
+        )
+        sys.stdout.flush()
+        uvicorn.run(
+            "vangnet.service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+        )
+
+    _guard(run)
+
+
+# --- forms (Excel) -----------------------------------------------------------------------------
+
+forms_app = typer.Typer(
+    help="Het Excel-aanvraagformulier en de Excel-berekening.", no_args_is_help=True
+)
+app.add_typer(forms_app, name="forms")
+
+
+@forms_app.command("intake")
+def forms_intake(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Het nieuwe .xlsx-formulier.")],
+    on: Annotated[str | None, typer.Option("--on", help="Catalogus van datum JJJJ-MM-DD.")] = None,
+) -> None:
+    """Maak een leeg aanvraagformulier (Excel) met de catalogus die op een datum geldt."""
+    from vangnet.excel import build_intake
+
+    def run() -> None:
+        try:
+            day = date.today() if on is None else date.fromisoformat(on)
+        except ValueError:
+            _fail(f"--on: {on!r} is geen datum; gebruik JJJJ-MM-DD, bijvoorbeeld 2016-03-01", 2)
+        try:
+            info = build_intake(output, on=day)
+        except NoRulesetError as exc:
+            _fail(exc.message, 2)
+        except OSError as exc:
+            _fail(f"{output}: kan niet worden geschreven ({exc.strerror}).")
+        sys.stdout.write(
+            f"Formulier {info.version} (catalogus van {info.catalogue_valid_from})"
+            f" geschreven naar {output}.\n"
+        )
+
+    _guard(run)
+
+
+@forms_app.command("read")
+def forms_read(
+    workbook: Annotated[Path, typer.Argument(help="Een ingevuld aanvraagformulier (.xlsx).")],
+) -> None:
+    """Lees een ingevuld formulier: de aanvraag als JSON, of elk probleem met blad en cel."""
+    from vangnet.evaluate import Decider
+    from vangnet.excel import read_intake
+
+    def run() -> None:
+        try:
+            data = read_intake(workbook, validate=Decider(prime=False).validate)
+        except FormError as exc:
+            _fail("\n".join([exc.message, *exc.lines()]), 2)
+        except ClaimError as exc:
+            _refuse(exc, workbook)
+        sys.stdout.write(dumps(data, indent=2) + "\n")
+
+    _guard(run)
+
+
+@forms_app.command("export")
+def forms_export(
+    claim_file: Annotated[Path, typer.Argument(help="De aanvraag als JSON (formaat v1).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Het .xlsx-bestand.")],
+) -> None:
+    """Zet de berekening en het advies van een aanvraag in een Excel-bestand."""
+    from vangnet.evaluate import Decider
+    from vangnet.excel import export_calculation
+
+    def run() -> None:
+        decider = Decider()
+        try:
+            claim = decider.validate_json(_read_claim_file(claim_file))
+            evaluation = decider.evaluate(claim)
+        except (ClaimError, NoRulesetError) as exc:
+            _refuse(exc, claim_file)
+        try:
+            export_calculation(evaluation, output)
+        except OSError as exc:
+            _fail(f"{output}: kan niet worden geschreven ({exc.strerror}).")
+        sys.stderr.write(f"Berekening geschreven naar {output}.\n")
+
+    _guard(run)
+
+
+# --- auditor tools ---------------------------------------------------------------------------
+
+
+@rules_app.command("diff")
+def rules_diff(
+    old: Annotated[str, typer.Argument(help="REGELING@VERSIE, bijvoorbeeld vangnet@2016.1")],
+    new: Annotated[str, typer.Argument(help="REGELING@VERSIE om mee te vergelijken")],
+    fmt: Annotated[DecisionFormat, typer.Option("--format", help="text of json")] = (
+        DecisionFormat.text
+    ),
+) -> None:
+    """De verschillen tussen twee versies: regels, clausules en parameters."""
+    from vangnet.rules_diff import diff_versions
+
+    def run() -> None:
+        try:
+            diff = diff_versions(old, new)
+        except NoRulesetError as exc:
+            _fail(exc.message, 2)
+        if fmt is DecisionFormat.json:
+            sys.stdout.write(dumps(diff.as_dict(), indent=2) + "\n")
+        else:
+            sys.stdout.write(diff.text().rstrip("\n") + "\n")
+
+    _guard(run)
+
+
+@app.command("counterfactuals")
+def counterfactuals_cmd(
+    claim_file: Annotated[Path, typer.Argument(help="De aanvraag als JSON (formaat v1).")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Hoeveel veranderingen.")] = 3,
+    fmt: Annotated[DecisionFormat, typer.Option("--format", help="text of json")] = (
+        DecisionFormat.text
+    ),
+) -> None:
+    """Wat zou de uitkomst verbeteren? De kleinste aantoonbare verandering, nagerekend."""
+    from vangnet.counterfactual import counterfactuals
+    from vangnet.evaluate import Decider
+
+    def run() -> None:
+        decider = Decider()
+        try:
+            claim = decider.validate_json(_read_claim_file(claim_file))
+            found = counterfactuals(decider, claim, limit=limit)
+        except (ClaimError, NoRulesetError) as exc:
+            _refuse(exc, claim_file)
+        if fmt is DecisionFormat.json:
+            sys.stdout.write(dumps([c.as_dict() for c in found], indent=2) + "\n")
+        elif not found:
+            sys.stdout.write("Geen enkele aantoonbare verandering verbetert de uitkomst.\n")
+        else:
+            for c in found:
+                sys.stdout.write(f"- {c.description}\n")
 
     _guard(run)
 
