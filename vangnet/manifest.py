@@ -1,4 +1,5 @@
-"""The manifest of published versions: the content hash of every ruleset and catalogue file.
+"""The manifest of published versions: the content hash of every ruleset, catalogue and
+changeable-facts file.
 
 `rulesets/manifest.json` pins each published version. A published file never changes: a
 change is a new dated file with its own entry. `check_manifest` reports every file whose hash
@@ -7,14 +8,20 @@ differs from its pin, every pin without a file, and every file without a pin.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import date
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from vangnet.canonical import canonical_json
 from vangnet.catalogue import load_catalogue
 from vangnet.paths import PROJECT_ROOT
 from vangnet.ruleset import load_ruleset
 
-__all__ = ["MANIFEST", "check_manifest", "current_hashes", "read_manifest"]
+__all__ = ["MANIFEST", "check_manifest", "current_hashes", "data_sha256", "read_manifest"]
 
 MANIFEST = "rulesets/manifest.json"
 
@@ -26,7 +33,25 @@ def current_hashes(root: Path = PROJECT_ROOT) -> dict[str, str]:
         out[path.relative_to(root).as_posix()] = load_ruleset(path).sha256
     for path in sorted((root / "calculators" / "catalogue").glob("*.yaml")):
         out[path.relative_to(root).as_posix()] = load_catalogue(path).sha256
+    for path in sorted((root / "calculators" / "counterfactuals").glob("*.yaml")):
+        out[path.relative_to(root).as_posix()] = data_sha256(path)
     return out
+
+
+def data_sha256(path: Path) -> str:
+    """SHA-256 over the canonical JSON of a YAML data file (comments do not count)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return hashlib.sha256(canonical_json(_plain(data))).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def read_manifest(root: Path = PROJECT_ROOT) -> dict[str, str]:
