@@ -26,10 +26,20 @@ $(STAMP): pyproject.toml
 
 DEMO := tests/scenarios/public/P06.claim.json
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# A demo calculation and decision, then the service with demo data: the demo claims
+# (forms/demo/demo.yaml) are loaded once into the SQLite file under ./data (VANGNET_DATA_DIR),
+# and `vangnet serve` prints the address it listens on. Ctrl+C stops it.
 run: setup
 	@echo "== Demo: public scenario P06 (a small municipality, explicit threat)"
 	$(BIN)/vangnet calculate $(DEMO)
 	$(BIN)/vangnet evaluate $(DEMO) --format text
+	@echo "== Demo data (forms/demo/demo.yaml), loaded once"
+	$(BIN)/vangnet demo seed
+	@echo "== The service: http://$(HOST):$(PORT)/v1 (try /v1/health and /v1/aanvragen)"
+	$(BIN)/vangnet serve --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest

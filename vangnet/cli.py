@@ -1,4 +1,4 @@
-"""The command line: `vangnet calculate | catalogue | evaluate | rules | serve`.
+"""The command line: `vangnet calculate | catalogue | evaluate | rules | serve | demo`.
 
 Every command prints Dutch for people (tables, euros) or JSON for machines. An invalid claim
 exits with code 2 and the refusal of the contract on stderr; nothing ends in a traceback.
@@ -512,6 +512,37 @@ def serve_cmd(
             port=port,
             workers=workers,
         )
+
+    _guard(run)
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+demo_app = typer.Typer(
+    help="Demogegevens voor een ontwikkel- of testomgeving (nooit in productie).",
+    no_args_is_help=True,
+)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("seed")
+def demo_seed() -> None:
+    """Laad de demogegevens (forms/demo/) één keer in de database (instellingen uit VANGNET_*)."""
+    import os
+
+    from vangnet.service.demo import DemoRefused, refuse_production, seed_demo
+    from vangnet.service.settings import Settings, SettingsError
+
+    def run() -> None:
+        try:
+            # first: production is refused whatever else its settings say
+            refuse_production(os.environ.get("VANGNET_ENV", "development"))
+            settings = Settings.from_env()
+        except DemoRefused as exc:
+            _fail(str(exc), 2)
+        except SettingsError as exc:
+            _fail(f"vangnet laadt geen demogegevens: ongeldige instellingen. {exc}.", 2)
+        sys.stdout.write(seed_demo(settings).text())
 
     _guard(run)
 

@@ -1,0 +1,311 @@
+"""Demo data: seeding creates every listed claim in its status through the engine and the
+store, a second run adds nothing, an interrupted run finishes, production is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from vangnet.evaluate import Decider
+from vangnet.service.app import create_app
+from vangnet.service.db import create_db_engine
+from vangnet.service.demo import (
+    DEMO_FILE,
+    DemoData,
+    DemoError,
+    DemoRefused,
+    SeedReport,
+    claim_versions,
+    load_demo,
+    seed_demo,
+)
+from vangnet.service.lifecycle import TRANSITIONS
+from vangnet.service.models import Aanvraag, AanvraagVersie, Advies, Statusovergang
+from vangnet.service.settings import Settings
+from vangnet.service.store import Store
+from vangnet.workers import EngineWorkers
+
+DEMO = load_demo()
+# every status the lifecycle has and the store can reach today; `besloten` joins once the
+# store keeps besluiten and the demo file has a `besluit` step
+REQUIRED = {"ingediend", "in_behandeling", "aanvulling_gevraagd", "aangevuld", "ingetrokken"}
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                model.__tablename__: connection.scalar(select(func.count()).select_from(model)) or 0
+                for model in (Aanvraag, AanvraagVersie, Advies, Statusovergang)
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory, workers: EngineWorkers, validator: Decider
+) -> tuple[Settings, SeedReport]:
+    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("demo"))
+    return settings, seed_demo(settings, workers=workers, validator=validator)
+
+
+@pytest.fixture
+def store(seeded: tuple[Settings, SeedReport]) -> Iterator[Store]:
+    engine = create_db_engine(seeded[0].db_url)
+    try:
+        yield Store(engine)
+    finally:
+        engine.dispose()
+
+
+def _by_claim_id(store: Store) -> dict[str, dict[str, object]]:
+    items, total = store.page(size=100)
+    assert total == len(items)
+    return {str(x["claim_id"]): store.get(str(x["id"])) for x in items}
+
+
+# --- the data ---------------------------------------------------------------------------------
+
+
+def test_the_data_lists_every_status_the_store_can_reach() -> None:
+    assert {c.status for c in DEMO.claims} >= REQUIRED
+
+
+def test_municipalities_are_fictitious_distinct_and_consistent() -> None:
+    towns = DEMO.municipalities.values()
+    assert len(towns) >= 3
+    assert len({t.code for t in towns}) == len(towns)
+    assert len({t.name for t in towns}) == len(towns)
+    for t in towns:
+        assert t.code.startswith("GM99")
+        assert t.name.endswith("(demo)")
+        # regimes.md: total lasten of EUR 3,000-5,000 per inhabitant
+        assert 3000 <= t.total_expenditure_eur / t.inhabitants <= 5000
+        assert t.security_budget_eur < t.total_expenditure_eur / 1000
+
+
+def test_claims_carry_the_municipality_figures_and_only_pseudonyms() -> None:
+    for entry in DEMO.claims:
+        for claim in claim_versions(DEMO, entry):
+            holder = claim["office_holder"]["reference"]
+            assert holder.split("-")[1].startswith("D"), holder
+            if entry.gemeente is not None:
+                town = DEMO.municipalities[entry.gemeente]
+                assert claim["applicant"] == {"type": "gemeente", "name": f"Gemeente {town.name}"}
+                assert claim["municipality"]["code"] == town.code
+                assert claim["municipality"]["inhabitants"] == town.inhabitants
+
+
+def _write(tmp_path: Path, data: object) -> Path:
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _raw() -> dict[str, object]:
+    raw: dict[str, object] = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r["claims"][0].update(status="aangevuld"), "eindigen in ingediend"),
+        (
+            lambda r: r["claims"][0].update(steps=[{"action": "aanvullingen", "changes": {}}]),
+            "aanvullingen kan niet vanuit ingediend",
+        ),
+        (
+            lambda r: r["claims"][0].update(steps=[{"action": "besluit"}]),
+            "steps.0.action",
+        ),
+        (
+            lambda r: r["municipalities"]["havendam"].update(code="GM0363"),
+            "die bij geen echte gemeente hoort",
+        ),
+        (
+            lambda r: r["municipalities"]["havendam"].update(name="Havendam"),
+            "eindigt op (demo)",
+        ),
+        (
+            lambda r: r["claims"][0]["claim"]["office_holder"].update(reference="Jan Jansen"),
+            "geen pseudoniem",
+        ),
+        (
+            lambda r: r["claims"][0]["claim"].update(municipality={"security_budget_eur": 10}),
+            "tussen 0 en 0",
+        ),
+    ],
+)
+def test_the_loader_refuses_bad_demo_data_in_dutch(
+    tmp_path: Path, change: object, message: str
+) -> None:
+    raw = _raw()
+    change(raw)  # type: ignore[operator]
+    with pytest.raises(DemoError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_demo(_write(tmp_path, raw))
+
+
+# --- seeding ----------------------------------------------------------------------------------
+
+
+def test_seeding_creates_every_claim_in_its_status(
+    seeded: tuple[Settings, SeedReport], store: Store
+) -> None:
+    _, report = seeded
+    stored = _by_claim_id(store)
+    expected = {str(c.claim["claim_id"]): c for c in DEMO.claims}
+    assert set(stored) == set(expected)
+    assert sorted(report.submitted) == sorted(expected)
+    assert report.steps == sum(len(c.steps) for c in DEMO.claims)
+    assert not report.left_alone
+    for claim_id, entry in expected.items():
+        a = stored[claim_id]
+        assert a["status"] == entry.status, claim_id
+        # the history follows the steps of the file
+        history = a["history"]
+        assert isinstance(history, list)
+        assert [h["to_status"] for h in history] == ["ingediend"] + [
+            TRANSITIONS[s.action].target for s in entry.steps
+        ]
+        reasons = [h["reason"] for h in history[1:]]
+        assert reasons == [s.reason.strip() if s.reason else None for s in entry.steps]
+    assert {a["status"] for a in stored.values()} >= REQUIRED
+
+
+def test_every_version_was_evaluated_by_the_engine(store: Store) -> None:
+    for claim_id, a in _by_claim_id(store).items():
+        entry = next(c for c in DEMO.claims if c.claim["claim_id"] == claim_id)
+        versions = claim_versions(DEMO, entry)
+        assert a["claim_version"] == len(versions)
+        advices = a["advices"]
+        assert isinstance(advices, list)
+        assert [x["claim_version"] for x in advices] == list(range(len(versions), 0, -1))
+        for advice in advices:
+            decision = advice["decision"]
+            assert decision["claim_id"] == claim_id
+            assert decision["receipt"]["engine"].startswith("vangnet ")
+            assert decision["findings"], claim_id
+        assert a["outcome"] == advices[0]["decision"]["outcome"]
+        assert a["claim"]["municipality" if entry.gemeente else "applicant"]
+
+
+def test_a_supplement_changes_the_advice(store: Store) -> None:
+    d04 = _by_claim_id(store)["DEMO-D04"]
+    outcomes = [x["decision"]["outcome"] for x in d04["advices"]]  # type: ignore[attr-defined]
+    assert outcomes == ["toekennen", "nader_onderzoek"]
+
+
+def test_a_second_run_adds_nothing(
+    seeded: tuple[Settings, SeedReport], workers: EngineWorkers, validator: Decider
+) -> None:
+    settings, _ = seeded
+    before = _counts(settings.db_url)
+    again = seed_demo(settings, workers=workers, validator=validator)
+    assert not again.changed
+    assert again.submitted == [] and again.steps == 0
+    assert _counts(settings.db_url) == before
+    assert "niets toegevoegd" in again.text()
+
+
+def test_a_second_run_needs_no_engine(seeded: tuple[Settings, SeedReport]) -> None:
+    class NoWorkers(EngineWorkers):
+        def __init__(self) -> None:
+            pass
+
+        async def adecide(self, *args: object, **kwargs: object) -> tuple[str, dict[str, object]]:
+            raise AssertionError("a seeded claim was evaluated again")
+
+    assert not seed_demo(seeded[0], workers=NoWorkers()).changed
+
+
+def test_an_interrupted_run_finishes_where_it_stopped(
+    tmp_path: Path, workers: EngineWorkers, validator: Decider
+) -> None:
+    raw = _raw()
+    full = [list(c["steps"]) for c in raw["claims"]]  # type: ignore[attr-defined]
+    for c in raw["claims"]:  # type: ignore[attr-defined]
+        c["steps"] = []
+        c["status"] = "ingediend"
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    first = seed_demo(settings, workers=workers, validator=validator, path=_write(tmp_path, raw))
+    assert first.steps == 0 and len(first.submitted) == len(DEMO.claims)
+    second = seed_demo(settings, workers=workers, validator=validator)
+    assert second.submitted == []
+    assert second.steps == sum(len(s) for s in full)
+    statuses = {c: s for c, s, _ in second.claims}
+    assert statuses == {str(c.claim["claim_id"]): c.status for c in DEMO.claims}
+
+
+def test_a_claim_moved_on_by_hand_is_left_alone(
+    tmp_path: Path, workers: EngineWorkers, validator: Decider
+) -> None:
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    seed_demo(settings, workers=workers, validator=validator)
+    engine = create_db_engine(settings.db_url)
+    try:
+        store = Store(engine)
+        d01 = next(x for x in store.page(size=100)[0] if x["claim_id"] == "DEMO-D01")
+        store.transition(str(d01["id"]), "intrekking", reason="Met de hand.")
+    finally:
+        engine.dispose()
+    again = seed_demo(settings, workers=workers, validator=validator)
+    assert not again.changed
+    assert ("DEMO-D01", "ingetrokken", "toekennen") in again.claims
+
+
+def test_changed_demo_data_over_old_demo_data_is_refused_clearly(
+    tmp_path: Path, workers: EngineWorkers, validator: Decider
+) -> None:
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    seed_demo(settings, workers=workers, validator=validator)
+    raw = _raw()
+    raw["claims"][0]["claim"]["measures"][0]["unit_price_eur"] = 2500  # type: ignore[index]
+    with pytest.raises(DemoError, match="lege database"):
+        seed_demo(settings, workers=workers, validator=validator, path=_write(tmp_path, raw))
+
+
+def test_the_api_shows_the_demo_claims(
+    seeded: tuple[Settings, SeedReport], workers: EngineWorkers, validator: Decider
+) -> None:
+    settings, _ = seeded
+    with TestClient(create_app(settings, workers=workers, validator=validator)) as client:
+        assert client.get("/v1/health").status_code == 200
+        page = client.get("/v1/aanvragen", params={"paginaGrootte": 100}).json()
+        assert page["total"] == len(DEMO.claims)
+        withdrawn = client.get("/v1/aanvragen", params={"status": "ingetrokken"}).json()
+        assert [x["claim_id"] for x in withdrawn["items"]] == ["DEMO-D05"]
+
+
+def test_seeding_works_on_every_database(
+    database_url: str, tmp_path: Path, workers: EngineWorkers, validator: Decider
+) -> None:
+    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=database_url)
+    report = seed_demo(settings, workers=workers, validator=validator)
+    assert {s for _, s, _ in report.claims} >= REQUIRED
+    assert "postgresql+psycopg://" not in report.text()  # never the URL: it may hold a password
+    before = _counts(settings.db_url)
+    assert not seed_demo(settings, workers=workers, validator=validator).changed
+    assert _counts(settings.db_url) == before
+
+
+# --- production -------------------------------------------------------------------------------
+
+
+def test_production_is_refused_before_anything_is_touched(tmp_path: Path) -> None:
+    settings = Settings(env="production", data_dir=tmp_path / "data", secret_key="s" * 32)
+    with pytest.raises(DemoRefused, match="VANGNET_ENV=production"):
+        seed_demo(settings)
+    assert not (tmp_path / "data").exists()
+
+
+def test_the_demo_file_is_what_the_loader_reads() -> None:
+    assert isinstance(DEMO, DemoData)
+    assert DEMO_FILE.parts[-3:] == ("forms", "demo", "demo.yaml")
