@@ -510,6 +510,8 @@ def serve_cmd(
             factory=True,
             host=host,
             port=port,
+            # no access log: it cost CPU per request, and paths carry claim ids
+            access_log=False,
             workers=workers,
         )
 

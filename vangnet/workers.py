@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 from vangnet.decision import refusal_for
 from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRulesetError
 
-__all__ = ["EngineWorkers", "decide_in_worker"]
+__all__ = ["EngineWorkers", "decide_in_worker", "decide_json_in_worker"]
 
 T = TypeVar("T")
 
@@ -57,6 +58,25 @@ def decide_in_worker(
     return "decision", decision.as_dict()
 
 
+def decide_json_in_worker(body: bytes) -> tuple[str, Any]:
+    """Run in a worker, from the request's bytes to the decision's: the web process neither
+    decodes nor validates nor serialises (each of those is CPU the event loop does not have).
+    ("decision", JSON bytes), ("refusal", dict) or a failure as in `decide_in_worker`."""
+    try:
+        decision = _decider.decide(_decider.validate_json(body))
+    except (ClaimError, NoRulesetError) as exc:
+        return "refusal", refusal_for(exc).model_dump()
+    except EngineFailure as exc:
+        return "engine_failure", {"message": str(exc)}
+    except EvaluationError as exc:
+        return "failure", {"message": str(exc)}
+    return "decision", decision.to_json(indent=None).encode("utf-8")
+
+
+def _warm() -> int:
+    return os.getpid()
+
+
 class EngineWorkers:
     """A supervised pool of engine processes."""
 
@@ -87,6 +107,23 @@ class EngineWorkers:
             self._replace(pool)
             raise EngineFailure(_CRASHED) from None
 
+    async def adecide_json(self, body: bytes) -> tuple[str, Any]:
+        """`decide_json_in_worker` for an event loop."""
+        pool = self._pool
+        try:
+            kind, result = await asyncio.wrap_future(pool.submit(decide_json_in_worker, body))
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise EngineFailure(_CRASHED) from None
+        return self._answer(pool, kind, result)
+
+    def warm(self) -> None:
+        """Start every engine process now (each loads and primes the rulesets), so the
+        first requests do not wait for it."""
+        futures = [self._pool.submit(_warm) for _ in range(self.processes)]
+        for future in futures:
+            future.result()
+
     async def adecide(
         self,
         claim: dict[str, Any],
@@ -105,9 +142,7 @@ class EngineWorkers:
             raise EngineFailure(_CRASHED) from None
         return self._answer(pool, kind, body)
 
-    def _answer(
-        self, pool: ProcessPoolExecutor, kind: str, body: dict[str, Any]
-    ) -> tuple[str, dict[str, Any]]:
+    def _answer(self, pool: ProcessPoolExecutor, kind: str, body: Any) -> tuple[str, Any]:
         if kind == "engine_failure":
             self._replace(pool)
             raise EngineFailure(body["message"])

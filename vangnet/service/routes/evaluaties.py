@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
-from vangnet.claim import decode_json
 from vangnet.decision import Decision
-from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, Problem
-from vangnet.jsonout import dumps
+from vangnet.exceptions import EngineFailure, EvaluationError, Problem
 from vangnet.service.body import read_body
-from vangnet.service.deps import ValidatorDep, WorkersDep
-from vangnet.service.problems import ApiProblem, refusal_problem
-from vangnet.workers import EngineWorkers
+from vangnet.service.deps import WorkersDep
+from vangnet.service.problems import ApiProblem
 
-__all__ = ["decide", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["evaluaties"])
 
@@ -32,9 +27,7 @@ router = APIRouter(tags=["evaluaties"])
         }
     },
 )
-async def post_evaluatie(
-    request: Request, validator: ValidatorDep, workers: WorkersDep
-) -> Response:
+async def post_evaluatie(request: Request, workers: WorkersDep) -> Response:
     """Beoordeel een aanvraag met de regels die gelden op de peildatum; er wordt niets bewaard."""
     client = request.client.host if request.client else "onbekend"
     wait = request.app.state.rate_limiter.check(client)
@@ -49,18 +42,10 @@ async def post_evaluatie(
     if media != "application/json":
         raise ApiProblem(415, "Stuur de aanvraag als application/json.")
     body = await read_body(request)
+    # the engine worker decodes, validates, decides and serialises: the web process only
+    # forwards bytes (a refusal comes back with every problem, as validation gives them)
     try:
-        data = decode_json(body)
-        validator.validate(data)
-    except ClaimError as exc:
-        raise refusal_problem(exc) from None
-    return await decide(data, workers)
-
-
-async def decide(data: Any, workers: EngineWorkers) -> Response:
-    """Decide a validated claim in an engine worker; refusals are 400, an engine crash 503."""
-    try:
-        kind, result = await workers.adecide(data)
+        kind, result = await workers.adecide_json(body)
     except EngineFailure as exc:
         raise ApiProblem(503, str(exc), code="regelengine_uitgevallen") from None
     except EvaluationError as exc:
@@ -69,4 +54,4 @@ async def decide(data: Any, workers: EngineWorkers) -> Response:
         error = result["error"]
         problems = [Problem(p["field"], p["value"], p["message"]) for p in error["problems"]]
         raise ApiProblem(400, error["message"], code=error["code"], problems=problems)
-    return Response(dumps(result), media_type="application/json")
+    return Response(result, media_type="application/json")
