@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -543,3 +544,92 @@ def test_formats_and_public_surface() -> None:
     assert set(letters.__all__) >= {"render_letter", "letter_context", "render_context"}
     for name in letters.__all__:
         assert hasattr(letters, name)
+
+
+# --- the letters of an assessor's besluit (vangnet.service) -------------------------------------
+
+
+def _assessor(kind: Any = "besluit", **changes: Any) -> letters.AssessorDecision:
+    values: dict[str, Any] = {
+        "kind": kind,
+        "outcome": "toekennen",
+        "amount_eur": Decimal("19350.00"),
+        "motivation": "Het alarm is nodig. Wij vergoeden daarom alles.",
+        "number": 1 if kind == "besluit" else 2,
+        "replaces": None if kind == "besluit" else (1, DAY - timedelta(days=30)),
+        "objection_received": DAY - timedelta(days=10) if kind == "beslissing_op_bezwaar" else None,
+    }
+    return letters.AssessorDecision(**(values | changes))
+
+
+def _assessor_html(ev: Evaluation, assessor: letters.AssessorDecision) -> str:
+    return render_letter(ev, "html", concept=False, letter_date=DAY, assessor=assessor).decode()
+
+
+def test_an_override_puts_the_assessor_first(evaluations: dict[str, Evaluation]) -> None:
+    text = _text(_assessor_html(evaluations["P06"], _assessor()))
+    order = [
+        text.index("U krijgt de hele vergoeding die u vroeg, € 19.350,00."),
+        text.index("Volgens de berekening krijgt u € 16.850,00 van de € 19.350,00"),
+        text.index("Het alarm is nodig."),
+        text.index("Wat de berekening vond"),
+    ]
+    assert order == sorted(order)
+    sections = _sections(_assessor_html(evaluations["P06"], _assessor()))
+    assert [rule for rule, _ in sections] == [f.rule for f in evaluations["P06"].decision.findings]
+
+
+def test_a_besluit_that_follows_the_advice_says_so_plainly(
+    evaluations: dict[str, Evaluation],
+) -> None:
+    follows = _assessor(outcome="gedeeltelijk", amount_eur=Decimal("16850.00"), motivation=None)
+    html = _assessor_html(evaluations["P06"], follows)
+    text = _text(html)
+    assert "Volgens de berekening" not in text and "Waarom wij zo besluiten" in text
+    # the same words as the letter made from the advice, apart from the kenmerk
+    plain = _html(evaluations["P06"]).replace("-P06<", "-P06-B1<").replace("-P06.", "-P06-B1.")
+    assert html.replace("-P06-B1", "-P06") == plain.replace("-P06-B1", "-P06")
+
+
+def test_a_decision_on_an_objection_has_the_appeal_clause(
+    evaluations: dict[str, Evaluation],
+) -> None:
+    text = _text(_assessor_html(evaluations["P06"], _assessor("beslissing_op_bezwaar")))
+    assert "Bent u het niet eens met deze beslissing?" in text
+    assert "Dan kunt u in beroep gaan bij de rechter. Dat doet u binnen zes weken." in text
+    assert "artikel 8:7, tweede lid" in text
+    assert "Stuur uw bezwaar naar" not in text
+    # the employer decides: the court where that body has its seat
+    text = _text(
+        _assessor_html(
+            evaluations["P11"],
+            _assessor("beslissing_op_bezwaar", outcome="afwijzen", amount_eur=Decimal(0)),
+        )
+    )
+    assert "de rechtbank in het gebied waar het college van burgemeester en wethouders" in text
+    assert "artikel 8:7, eerste lid" in text
+
+
+@pytest.mark.parametrize("kind", ["besluit", "correctie", "beslissing_op_bezwaar"])
+def test_besluit_letters_are_b1_in_every_format(
+    kind: Any, evaluations: dict[str, Evaluation]
+) -> None:
+    from vangnet.b1 import check_html
+
+    ev = evaluations["P06"]
+    html = _assessor_html(ev, _assessor(kind))
+    report = check_html(html)
+    assert report.ok, (report.average_sentence_words, report.banned)
+    data = render_letter(ev, "docx", concept=False, letter_date=DAY, assessor=_assessor(kind))
+    words = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+    assert "Het alarm is nodig." in words and not PLACEHOLDER.search(words)
+
+
+def test_a_simulation_has_no_besluit_letter(decider: Decider) -> None:
+    claim = json.loads((PUBLIC_SCENARIOS / "P06.claim.json").read_text())
+    claim["scheme"] = "vangnet-herijking"
+    ev = decider.evaluate(parse_claim_json(json.dumps(claim)))
+    if not ev.decision.simulation:
+        pytest.skip("vangnet-herijking is no simulation on this date")
+    with pytest.raises(LetterError, match="simulatie"):
+        letter_context(ev, concept=False, letter_date=DAY, assessor=_assessor())

@@ -20,6 +20,13 @@ clause of Awb 3:45/6:7); `nader_onderzoek` gives a request for supplementary inf
 simulation carries "SIMULATIE – geen besluit" on every page and no objection clause; a letter
 made outside an assessor's decision (`concept=True`) carries "CONCEPT".
 
+The letter of a stored *besluit* (`vangnet.service`) passes `assessor=AssessorDecision(...)`:
+the outcome and amount are then the assessor's; when they differ from the advice (an override)
+the letter says what the calculation gave, then the assessor's motivation, then every finding
+of the advice. A correction says which besluit it replaces; a decision on an objection
+(*beslissing op bezwaar*) carries the appeal clause (beroep at the administrative court, Awb
+7:1, 8:1, 8:7, 6:7) instead of the objection clause, its court and term from procedure.yaml.
+
     render_letter(evaluation, "pdf", concept=True, letter_date=date.today())
 
 The PDF/A-2a is checked in the tests with pikepdf (XMP identification, structure tree,
@@ -38,6 +45,7 @@ import warnings
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, TypeVar, get_args
@@ -56,9 +64,12 @@ from vangnet.money import ZERO, format_eur
 from vangnet.paths import FORMS_DIR
 
 __all__ = [
+    "BESLUIT_KINDS",
     "FILE_SUFFIXES",
     "FORMATS",
     "MEDIA_TYPES",
+    "AssessorDecision",
+    "BesluitKind",
     "LetterError",
     "LetterFormat",
     "LetterKind",
@@ -70,6 +81,8 @@ __all__ = [
 
 LetterFormat = Literal["html", "pdf", "docx"]
 LetterKind = Literal["besluit", "verzoek"]
+BesluitKind = Literal["besluit", "correctie", "beslissing_op_bezwaar"]
+BESLUIT_KINDS: Final[tuple[BesluitKind, ...]] = get_args(BesluitKind)
 FORMATS: Final[tuple[LetterFormat, ...]] = get_args(LetterFormat)
 MEDIA_TYPES: Final[Mapping[LetterFormat, str]] = {
     "html": "text/html; charset=utf-8",
@@ -117,6 +130,24 @@ class _CompiledOnce(jinja2.Environment):
             return template
 
 
+@dataclass(frozen=True, slots=True)
+class AssessorDecision:
+    """What an assessor decided, for the letter of a stored besluit.
+
+    `number`: the besluit's number within its claim (1 for the first), the suffix of its
+    kenmerk. `replaces`: the number and date of the besluit it replaces (a correction or a
+    decision on an objection). `objection_received`: the day the objection came in.
+    """
+
+    kind: BesluitKind
+    outcome: Literal["toekennen", "gedeeltelijk", "afwijzen"]
+    amount_eur: Decimal
+    motivation: str | None
+    number: int
+    replaces: tuple[int, date] | None = None
+    objection_received: date | None = None
+
+
 def letter_kind(outcome: str) -> LetterKind:
     """`verzoek` (request for supplementary information) for `nader_onderzoek`, else `besluit`."""
     return "verzoek" if outcome == "nader_onderzoek" else "besluit"
@@ -143,6 +174,22 @@ class _Objection(_Spec):
     content_sources: list[str]
 
 
+class _Court(_Spec):
+    court: Annotated[str, Field(min_length=1)]
+    sources: list[str]
+
+
+class _Appeal(_Spec):
+    term_weeks: Annotated[int, Field(gt=0)]
+    term_basis: Literal["wet", "beleidskeuze"]
+    term_sources: list[str]
+    start_sources: list[str]
+    basis_sources: list[str]
+    courts: dict[str, _Court]
+    how_sources: list[str]
+    fee_sources: list[str]
+
+
 class _Supplement(_Spec):
     term_weeks: Annotated[int, Field(gt=0)]
     term_basis: Literal["wet", "beleidskeuze"]
@@ -152,6 +199,7 @@ class _Supplement(_Spec):
 class _Procedure(_Spec):
     sources: dict[str, _Source]
     objection: _Objection
+    appeal: _Appeal
     supplement: _Supplement
 
 
@@ -469,6 +517,35 @@ def _objection(forms: _Forms, body: Mapping[str, Any], kenmerk: str) -> dict[str
     }
 
 
+def _appeal(forms: _Forms, body: Mapping[str, Any], kenmerk: str) -> dict[str, Any]:
+    """The appeal clause of a decision on an objection (Awb 7:1, 8:1, 8:7, 6:7, 6:8): term,
+    court and how, from procedure.yaml."""
+    proc = forms.procedure.appeal
+    court = proc.courts.get(body["id"])
+    if court is None:
+        raise LetterError(f"procedure.yaml: geen rechtbank voor het bestuursorgaan {body['id']}")
+    sources = (
+        *proc.basis_sources,
+        *proc.term_sources,
+        *proc.start_sources,
+        *court.sources,
+        *proc.how_sources,
+        *proc.fee_sources,
+    )
+    return {
+        "heading": forms.text("headings.beroep"),
+        "term": forms.text("appeal.term", termijn=_weeks(forms, proc.term_weeks)),
+        "to": forms.text("appeal.court", rechtbank=court.court.format(orgaan=body["name"])),
+        "how": forms.text("appeal.how"),
+        "content_intro": forms.text("appeal.content_intro"),
+        "content": [
+            forms.text(f"appeal.content.{i}", kenmerk=kenmerk)
+            for i in range(len(forms.raw("appeal.content")))
+        ],
+        "sources": [forms.source(s) for s in dict.fromkeys(sources)],
+    }
+
+
 def _request(
     forms: _Forms,
     *,
@@ -494,11 +571,20 @@ def _request(
     }
 
 
-def _measures(
-    forms: _Forms, decision: Decision, kind: LetterKind, refusal: bool, any_estimate: bool
+def _measures(  # noqa: PLR0917 - the table's facts, each a plain value
+    forms: _Forms,
+    decision: Decision,
+    kind: LetterKind,
+    refusal: bool,
+    any_estimate: bool,
+    override: bool = False,
 ) -> dict[str, Any]:
     """The table's texts: its column names, introduction and totals."""
-    if kind == "verzoek":
+    if override:
+        # the advice's own table, said to be the calculation's; the decision is above it
+        eligible_column = "zou_vergoedbaar" if refusal else "berekend"
+        intro = "intro_override"
+    elif kind == "verzoek":
         eligible_column, intro = "voorlopig", "intro_request"
     elif refusal:
         eligible_column, intro = "zou_vergoedbaar", "intro_refusal"
@@ -552,22 +638,81 @@ def _parties(forms: _Forms, claim: Claim) -> tuple[list[str], str]:
     return [claim.applicant.name], forms.text("security_of", ambtsdrager=holder)
 
 
-def letter_context(evaluation: Evaluation, *, concept: bool, letter_date: date) -> dict[str, Any]:
+def _assessor(
+    forms: _Forms,
+    decision: Decision,
+    assessor: AssessorDecision,
+    security: str,
+    base_kenmerk: str,
+) -> dict[str, Any]:
+    """An assessor's besluit: its title, introduction, decision text and, for an override,
+    what the calculation gave and the assessor's motivation."""
+    override = (
+        assessor.outcome != decision.outcome or assessor.amount_eur != decision.eligible_total_eur
+    )
+    claimed = format_eur(decision.claimed_total_eur)
+    intro_values: dict[str, str] = {"beveiliging": security}
+    if assessor.kind != "besluit":
+        if assessor.replaces is None:
+            raise LetterError(f"een {assessor.kind} vervangt een besluit; welk ontbreekt")
+        number, day = assessor.replaces
+        intro_values |= {
+            "vorig_kenmerk": f"{base_kenmerk}-B{number}",
+            "datum": _date_nl(forms, day),
+        }
+    if assessor.kind == "beslissing_op_bezwaar":
+        if assessor.objection_received is None:
+            raise LetterError("een beslissing op bezwaar noemt de dag waarop het bezwaar kwam")
+        intro_values["ontvangen"] = _date_nl(forms, assessor.objection_received)
+    advice = forms.text(
+        f"advice_result.{decision.outcome}",
+        bedrag=format_eur(decision.eligible_total_eur),
+        gevraagd=claimed,
+    )
+    return {
+        "kind": assessor.kind,
+        "override": override,
+        "title": forms.text(f"titles.{assessor.kind}"),
+        "intro": forms.text(f"intro.{assessor.kind}", **intro_values),
+        "decision_text": forms.text(
+            f"decision.{assessor.outcome}", bedrag=format_eur(assessor.amount_eur), gevraagd=claimed
+        ),
+        "override_text": forms.text("override", advies=advice) if override else "",
+        "motivation_heading": forms.text(f"headings.{'afwijking' if override else 'motivering'}"),
+        "motivation": assessor.motivation or "",
+        "reasons_heading": forms.text(f"headings.{'berekening' if override else 'redenen'}"),
+    }
+
+
+def letter_context(
+    evaluation: Evaluation,
+    *,
+    concept: bool,
+    letter_date: date,
+    assessor: AssessorDecision | None = None,
+) -> dict[str, Any]:
     """Everything a letter shows, as plain data (strings, lists, dicts), in Dutch.
 
     `concept`: the letter is not an assessor's decision (the CLI) and is marked "CONCEPT".
     `letter_date`: the date of the letter; the objection term runs from the day after it was
     sent, the term for supplementary information from this date.
+    `assessor`: the besluit of an assessor (see the module docstring); its letter is always a
+    decision, never a request, and never a simulation.
     """
     forms = _forms()
     decision = evaluation.decision
     claim = evaluation.calculation.claim
     spec = evaluation.ruleset.spec
-    kind = letter_kind(decision.outcome)
+    if assessor is not None and decision.simulation:
+        raise LetterError("een simulatie is nooit een besluit; er is geen besluitbrief")
+    kind = "besluit" if assessor is not None else letter_kind(decision.outcome)
     simulation = decision.simulation
     refusal = kind == "besluit" and decision.outcome == "afwijzen"
     body = _deciding_body(forms, claim, spec.deciding_body)
     kenmerk = f"{body['kenmerk_prefix']}-{decision.ruleset.id}-{decision.claim_id}"
+    base_kenmerk = kenmerk
+    if assessor is not None:
+        kenmerk = f"{base_kenmerk}-B{assessor.number}"
     markers = [forms.text("markers.concept")] if concept else []
     if simulation:
         markers.append(forms.text("markers.simulatie"))
@@ -576,17 +721,26 @@ def letter_context(evaluation: Evaluation, *, concept: bool, letter_date: date) 
         "bedrag": format_eur(decision.eligible_total_eur),
         "gevraagd": format_eur(decision.claimed_total_eur),
     }
+    decided = (
+        None if assessor is None else _assessor(forms, decision, assessor, security, base_kenmerk)
+    )
+    override = decided is not None and decided["override"]
     fired = _fired_clauses(evaluation)
     findings = [_finding(forms, evaluation, f, fired) for f in decision.findings]
     lines = [_line(forms, evaluation, line, refusal) for line in decision.lines]
+    appeal = decided is not None and decided["kind"] == "beslissing_op_bezwaar"
     context = {
         "kind": kind,
-        "outcome": decision.outcome,
+        "outcome": decision.outcome if assessor is None else assessor.outcome,
         "simulation": simulation,
         "concept": concept,
         "markers": markers,
         "marker": " · ".join(markers),
-        "title": forms.text(f"titles.{'simulatie' if simulation and kind == 'besluit' else kind}"),
+        "title": (
+            decided["title"]
+            if decided is not None
+            else forms.text(f"titles.{'simulatie' if simulation and kind == 'besluit' else kind}")
+        ),
         "scheme_title": spec.title,
         "kenmerk": kenmerk,
         "letter_date": _dated(forms, letter_date),
@@ -596,10 +750,21 @@ def letter_context(evaluation: Evaluation, *, concept: bool, letter_date: date) 
         "labels": {k: forms.text(f"labels.{k}", regeling=spec.title) for k in forms.raw("labels")},
         "headings": {k: forms.text(f"headings.{k}") for k in forms.raw("headings")},
         "greeting": forms.text("greeting"),
-        "intro": forms.text(f"intro.{'simulatie' if simulation else kind}", beveiliging=security),
-        "decision_text": forms.text(
-            f"{'simulated_decision' if simulation else 'decision'}.{decision.outcome}", **amounts
+        "intro": (
+            decided["intro"]
+            if decided is not None
+            else forms.text(f"intro.{'simulatie' if simulation else kind}", beveiliging=security)
         ),
+        "decision_text": (
+            decided["decision_text"]
+            if decided is not None
+            else forms.text(
+                f"{'simulated_decision' if simulation else 'decision'}.{decision.outcome}",
+                **amounts,
+            )
+        ),
+        # the assessor's besluit: None in a letter made from the advice alone
+        "assessor": decided,
         "vat": forms.text("vat"),
         "reasons_intro": forms.text(
             "reasons.intro", aantal_voorwaarden=_count(forms, len(findings))
@@ -610,12 +775,16 @@ def letter_context(evaluation: Evaluation, *, concept: bool, letter_date: date) 
         "findings": findings,
         "source_label": forms.text("source_label"),
         "rule_label": forms.text("rule_label"),
-        "measures": _measures(forms, decision, kind, refusal, any(x["estimate"] for x in lines)),
+        "measures": _measures(
+            forms, decision, kind, refusal, any(x["estimate"] for x in lines), override
+        ),
         "lines": lines,
-        # a decision has the objection clause, except in a simulation (no decision at all)
+        # a decision has the objection clause, except in a simulation (no decision at all) and
+        # in a decision on an objection, which has the appeal clause instead
         "objection": _objection(forms, body, kenmerk)
-        if kind == "besluit" and not simulation
+        if kind == "besluit" and not simulation and not appeal
         else None,
+        "appeal": _appeal(forms, body, kenmerk) if appeal else None,
         "request": (
             _request(
                 forms,
@@ -705,7 +874,15 @@ def render_context(context: Mapping[str, Any], fmt: LetterFormat) -> bytes:
 
 
 def render_letter(
-    evaluation: Evaluation, fmt: LetterFormat, *, concept: bool, letter_date: date
+    evaluation: Evaluation,
+    fmt: LetterFormat,
+    *,
+    concept: bool,
+    letter_date: date,
+    assessor: AssessorDecision | None = None,
 ) -> bytes:
     """The letter for an evaluation in one format (see the module docstring)."""
-    return render_context(letter_context(evaluation, concept=concept, letter_date=letter_date), fmt)
+    context = letter_context(
+        evaluation, concept=concept, letter_date=letter_date, assessor=assessor
+    )
+    return render_context(context, fmt)

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from vangnet.decision import refusal_for
 from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRulesetError
 
-__all__ = ["EngineWorkers", "decide_in_worker", "decide_json_in_worker"]
+__all__ = ["EngineWorkers", "current_decider", "decide_in_worker", "decide_json_in_worker"]
 
 T = TypeVar("T")
 
@@ -38,6 +38,13 @@ def _init_worker() -> None:
     from vangnet.evaluate import Decider
 
     _decider = Decider()  # loads and primes every ruleset in this process
+
+
+def current_decider() -> Any:
+    """The worker process's one Decider (for functions that run in an engine worker)."""
+    if _decider is None:
+        raise EvaluationError("geen regelengine in dit proces: dit draait alleen in een worker")
+    return _decider
 
 
 def decide_in_worker(

@@ -131,7 +131,19 @@ def _decision_or_request(b: _Builder) -> None:
     b.h("{{ headings.besluit }}", 2)
     para = b.p("{{ decision_text }}", bold=True)
     para.add_run(" {{ vat }}")
-    b.h("{{ headings.redenen }}", 2)
+    # an assessor's besluit: what the calculation gave (an override), the motivation
+    b.tag("{%p if assessor and assessor.override_text %}")
+    b.p("{{ assessor.override_text }}")
+    b.tag("{%p endif %}")
+    b.tag("{%p if assessor and assessor.motivation %}")
+    b.h("{{ assessor.motivation_heading }}", 2)
+    b.p("{{ assessor.motivation }}")
+    b.tag("{%p endif %}")
+    b.h(
+        "{% if assessor %}{{ assessor.reasons_heading }}{% else %}{{ headings.redenen }}"
+        "{% endif %}",
+        2,
+    )
     b.p("{{ reasons_intro }}")
     b.tag("{%p if interpretation %}")
     b.p("{{ interpretation }}")
@@ -216,6 +228,17 @@ def _tail(b: _Builder) -> None:
     b.p("{{ item }}", style="List Bullet")
     b.tag("{%p endfor %}")
     b.p("{{ source_label }} {{ objection.sources|join('; ') }}", small=True)
+    b.tag("{%p endif %}")
+    # or, in a decision on an objection, the appeal clause
+    b.tag("{%p if appeal %}")
+    b.h("{{ appeal.heading }}", 2)
+    b.p("{{ appeal.term }}")
+    b.p("{{ appeal.to }} {{ appeal.how }}")
+    b.p("{{ appeal.content_intro }}")
+    b.tag("{%p for item in appeal.content %}")
+    b.p("{{ item }}", style="List Bullet")
+    b.tag("{%p endfor %}")
+    b.p("{{ source_label }} {{ appeal.sources|join('; ') }}", small=True)
     b.tag("{%p endif %}")
     # questions, signature, and the auditors' data
     b.h("{{ headings.vragen }}", 2)

@@ -6,12 +6,18 @@
     │   │               version, the old ones stay
     │   └── advies      the v1 decision exactly as the engine returned it, with its receipt;
     │                   a re-evaluation adds an advice beside the older ones
-    └── statusovergang  the history: from, to, when, why
+    ├── statusovergang  the history: from, to, when, why
+    └── besluit         an assessor's decision: final and immutable (no UPDATE, no DELETE: the
+        │               store never changes one, and a database trigger refuses it); it rests
+        │               on one `advies` and may replace an earlier besluit (a correction, or a
+        │               decision on an objection); its letter is stored as PDF with its sha256
+        └── bezwaar     an objection registered against a besluit: who, when, received on;
+                        no text (the objection itself stays with the parties)
 
 Money is integer cents, timestamps are UTC. Names, addresses and threat details live only
-inside the claim JSON, never in a column, an index or a log. A later `besluit` table (immutable,
-referencing the `advies` it rests on and the `besluit` it replaces) and `bijlage` table
-(per aanvraag, with its sha256) hang off `aanvraag` the same way. Migrations in
+inside the claim JSON, never in a column, an index or a log; assessors are pseudonyms. A later
+`bijlage` table (per aanvraag, with its sha256) hangs off `aanvraag` the same way; a besluit
+lists the attachments it rests on as their ids (`attachments`, a JSON list). Migrations in
 `vangnet/service/migrations/` create exactly these tables; a test compares the two.
 """
 
@@ -21,6 +27,7 @@ from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -41,7 +48,17 @@ from sqlalchemy.types import TypeDecorator
 
 from vangnet.service.lifecycle import STATUSES
 
-__all__ = ["Aanvraag", "AanvraagVersie", "Advies", "Base", "Statusovergang", "UtcDateTime"]
+__all__ = [
+    "BESLUIT_OUTCOMES",
+    "Aanvraag",
+    "AanvraagVersie",
+    "Advies",
+    "Base",
+    "Besluit",
+    "Bezwaar",
+    "Statusovergang",
+    "UtcDateTime",
+]
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -187,3 +204,68 @@ class Statusovergang(Base):
 
     aanvraag: Mapped[Aanvraag] = relationship(back_populates="history", lazy="raise")
     claim_version: Mapped[AanvraagVersie | None] = relationship(lazy="raise")
+
+
+# what an assessor can decide: `nader_onderzoek` is advice, never a decision
+BESLUIT_OUTCOMES = ("toekennen", "gedeeltelijk", "afwijzen")
+BESLUIT_KINDS = ("besluit", "correctie", "beslissing_op_bezwaar")
+
+
+def _sql_list(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class Besluit(Base):
+    """An assessor's decision on a claim: final and immutable, with its letter."""
+
+    __tablename__ = "besluit"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, opaque
+    aanvraag_id: Mapped[str] = mapped_column(ForeignKey("aanvraag.id"), index=True)
+    # 1 for the first besluit on the claim, then 2, 3 ... (its kenmerk ends in -B<number>)
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    # the engine's advice it rests on (the v1 decision, unchanged, in `advies`)
+    advies_id: Mapped[int] = mapped_column(ForeignKey("advies.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(32))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    # required (by the service) when the outcome or amount differs from the advice
+    motivation: Mapped[str | None] = mapped_column(Text)
+    # the ids of the attachments it rests on (a `bijlage` table comes later)
+    attachments: Mapped[list[str]] = mapped_column(JSON)
+    # a pseudonym until accounts exist
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime]
+    replaces_id: Mapped[str | None] = mapped_column(ForeignKey("besluit.id"), unique=True)
+    # the letter: the context every format is rendered from (JSON), and the PDF, made once
+    letter_date: Mapped[date] = mapped_column(Date)
+    letter_context: Mapped[bytes] = mapped_column(LargeBinary)
+    letter_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    letter_sha256: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("aanvraag_id", "number"),
+        CheckConstraint(f"kind IN ({_sql_list(BESLUIT_KINDS)})", name="kind"),
+        CheckConstraint(f"outcome IN ({_sql_list(BESLUIT_OUTCOMES)})", name="outcome"),
+        CheckConstraint("amount_cents >= 0", name="amount_cents"),
+        CheckConstraint("number >= 1", name="number"),
+        # the first besluit replaces nothing; a correction or a decision on an objection does
+        CheckConstraint(
+            "(kind = 'besluit' AND replaces_id IS NULL)"
+            " OR (kind <> 'besluit' AND replaces_id IS NOT NULL)",
+            name="replaces",
+        ),
+    )
+
+
+class Bezwaar(Base):
+    """An objection registered against a besluit: who registered it, when, and the day it
+    was received (the objection term). No text: the objection stays with the parties."""
+
+    __tablename__ = "bezwaar"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, opaque
+    besluit_id: Mapped[str] = mapped_column(ForeignKey("besluit.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    registered_by: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime]

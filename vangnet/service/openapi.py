@@ -15,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from vangnet.claim import Claim
 from vangnet.service.problems import PROBLEM_JSON, ProblemOut
 from vangnet.service.schemas import REQUEST_BODIES
+from vangnet.service.schemas_besluit import REQUEST_BODIES as BESLUIT_BODIES
 
 __all__ = ["API_VERSION", "build_openapi"]
 
@@ -24,6 +25,7 @@ _ERRORS = {
     "400": "Ongeldige invoer: elk probleem met zijn veld",
     "404": "Niet gevonden",
     "405": "Methode niet toegestaan",
+    "406": "Gevraagde vorm niet beschikbaar",
     "409": "Conflict",
     "413": "Te groot",
     "415": "Niet-ondersteund mediatype",
@@ -80,7 +82,7 @@ def build_openapi(app: FastAPI, public_url: str) -> dict[str, Any]:
     for name, sub in claim_schema.pop("$defs", {}).items():
         schemas.setdefault(name, sub)
     schemas["Aanvraag"] = claim_schema
-    for name, model in REQUEST_BODIES.items():
+    for name, model in (REQUEST_BODIES | BESLUIT_BODIES).items():
         schemas[name] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas["Probleem"] = ProblemOut.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, sub in schemas["Probleem"].pop("$defs", {}).items():

@@ -6,11 +6,19 @@ never both win: a writing transaction locks the row (`SELECT ... FOR UPDATE` on 
 `BEGIN IMMEDIATE` on SQLite) and every UPDATE checks `lock_version`; a supplement, which is
 evaluated between reading and writing, names the version it read. The loser gets `Conflict`.
 
+Besluiten are written once and never changed: `decide` stores the first besluit on a claim
+with its transition to `besloten`; `replace` stores a correction or a decision on an objection
+that replaces the current besluit. There is no method that updates or deletes one (and the
+database refuses it, see migration 0002). Two assessors deciding at once: the claim's row lock,
+its `lock_version`, and the unique (aanvraag, number) and unique `replaces_id` make one win;
+the other gets `Conflict` or `BesluitConflict`.
+
 Nothing here logs: claims describe threatened people.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,12 +36,22 @@ from vangnet.claim import decode_json
 from vangnet.jsonout import dumps
 from vangnet.service.db import WRITE
 from vangnet.service.lifecycle import TRANSITIONS, allowed_transitions
-from vangnet.service.models import Aanvraag, AanvraagVersie, Advies, Statusovergang
+from vangnet.service.models import (
+    Aanvraag,
+    AanvraagVersie,
+    Advies,
+    Besluit,
+    Bezwaar,
+    Statusovergang,
+)
 
 __all__ = [
+    "BesluitConflict",
     "Conflict",
+    "DecisionBasis",
     "Evaluated",
     "IdempotencyConflict",
+    "NewBesluit",
     "NotFound",
     "Snapshot",
     "Store",
@@ -72,6 +90,57 @@ class TransitionRefused(Conflict):
 
 class IdempotencyConflict(StoreError):
     """The idempotency key was used before for a different claim."""
+
+
+class BesluitConflict(StoreError):
+    """A besluit cannot be stored or replaced this way (it was replaced already, another
+    assessor was first, or there is no objection to decide on)."""
+
+    def __init__(self, detail: str, code: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionBasis:
+    """What deciding needs, read before the letter is made: the claim's state, the advice the
+    besluit will rest on, and (for a replacement) the besluit it replaces."""
+
+    aanvraag_id: str
+    status: str
+    lock_version: int
+    advies_id: int
+    advice_outcome: str
+    advice_eligible_cents: int
+    claim_json: bytes
+    decision_json: bytes
+    next_number: int
+    # a replacement: the besluit replaced, its number and letter date, and the day the first
+    # objection against it was received (None when there is none)
+    replaces_id: str | None = None
+    replaces_number: int | None = None
+    replaces_date: date | None = None
+    objection_received: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewBesluit:
+    """A besluit ready to store, its letter made."""
+
+    kind: str
+    advies_id: int
+    outcome: str
+    amount_cents: int
+    motivation: str | None
+    attachments: list[str]
+    decided_by: str
+    decided_at: datetime
+    number: int
+    letter_date: date
+    letter_context: bytes
+    letter_pdf: bytes
+    replaces_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +430,226 @@ class Store:
             # another transaction changed the row between our read and our write
             raise Conflict(self.snapshot(aanvraag_id, owner=owner).status) from None
 
+    # --- besluiten ----------------------------------------------------------------------------
+
+    def decision_basis(self, aanvraag_id: str, *, owner: str | None = None) -> DecisionBasis:
+        """The claim's state and its current advice (the newest on the current version)."""
+        with self._read() as session, session.begin():
+            a = self._load(session, aanvraag_id, owner)
+            advice, version = session.execute(
+                select(Advies, AanvraagVersie)
+                .join(AanvraagVersie)
+                .where(
+                    AanvraagVersie.aanvraag_id == a.id,
+                    AanvraagVersie.number == a.claim_version,
+                )
+                .order_by(Advies.id.desc())
+                .limit(1)
+            ).one()
+            return DecisionBasis(
+                aanvraag_id=a.id,
+                status=a.status,
+                lock_version=a.lock_version,
+                advies_id=advice.id,
+                advice_outcome=advice.outcome,
+                advice_eligible_cents=advice.eligible_total_cents,
+                claim_json=version.claim_json,
+                decision_json=advice.decision_json,
+                next_number=self._count_besluiten(session, a.id) + 1,
+            )
+
+    def replacement_basis(self, besluit_id: str) -> DecisionBasis:
+        """What replacing besluit `besluit_id` needs: its advice, claim and number."""
+        with self._read() as session, session.begin():
+            b = self._load_besluit(session, besluit_id)
+            self._refuse_replaced(session, b)
+            a = self._load(session, b.aanvraag_id, None)
+            advice, version = session.execute(
+                select(Advies, AanvraagVersie).join(AanvraagVersie).where(Advies.id == b.advies_id)
+            ).one()
+            received = session.scalar(
+                select(func.min(Bezwaar.received_on)).where(Bezwaar.besluit_id == b.id)
+            )
+            return DecisionBasis(
+                aanvraag_id=a.id,
+                status=a.status,
+                lock_version=a.lock_version,
+                advies_id=advice.id,
+                advice_outcome=advice.outcome,
+                advice_eligible_cents=advice.eligible_total_cents,
+                claim_json=version.claim_json,
+                decision_json=advice.decision_json,
+                next_number=self._count_besluiten(session, a.id) + 1,
+                replaces_id=b.id,
+                replaces_number=b.number,
+                replaces_date=b.letter_date,
+                objection_received=received,
+            )
+
+    def decide(self, aanvraag_id: str, new: NewBesluit, *, expected_lock: int) -> dict[str, Any]:
+        """Store the first besluit on a claim and move it to `besloten`, in one transaction.
+        `expected_lock`: the lock version read with the advice the besluit rests on."""
+        move = TRANSITIONS["besluit"]
+        try:
+            with self._writing() as session:
+                aanvraag = self._load(session, aanvraag_id, None, lock=True)
+                if aanvraag.status not in move.sources:
+                    raise TransitionRefused(aanvraag.status, "besluit")
+                if aanvraag.lock_version != expected_lock:
+                    raise Conflict(aanvraag.status)
+                besluit = self._add_besluit(session, aanvraag_id, new)
+                session.add(
+                    Statusovergang(
+                        aanvraag=aanvraag,
+                        from_status=aanvraag.status,
+                        to_status=move.target,
+                        at=new.decided_at,
+                    )
+                )
+                aanvraag.status = move.target
+                aanvraag.updated_at = new.decided_at
+                session.flush()
+                return self._besluit_representation(session, besluit)
+        except StaleDataError:
+            raise Conflict(self.snapshot(aanvraag_id).status) from None
+        except IntegrityError:
+            raise _taken() from None
+
+    def replace(self, new: NewBesluit) -> dict[str, Any]:
+        """Store a correction or a decision on an objection that replaces `new.replaces_id`,
+        which must be the claim's current besluit."""
+        if new.replaces_id is None or new.kind == "besluit":
+            raise ValueError("a replacement names the besluit it replaces")
+        try:
+            with self._writing() as session:
+                old = self._load_besluit(session, new.replaces_id)
+                # the claim's row lock orders every besluit on this claim
+                self._load(session, old.aanvraag_id, None, lock=True)
+                self._refuse_replaced(session, old)
+                if new.kind == "beslissing_op_bezwaar" and not session.scalar(
+                    select(func.count()).where(Bezwaar.besluit_id == old.id)
+                ):
+                    raise BesluitConflict(
+                        "Tegen dit besluit is geen bezwaar geregistreerd; registreer het bezwaar"
+                        f" eerst (POST /v1/besluiten/{old.id}/bezwaren).",
+                        "geen_bezwaar",
+                    )
+                besluit = self._add_besluit(session, old.aanvraag_id, new)
+                session.flush()
+                return self._besluit_representation(session, besluit)
+        except IntegrityError:
+            raise _taken() from None
+
+    def register_bezwaar(
+        self, besluit_id: str, *, received_on: date, registered_by: str
+    ) -> dict[str, Any]:
+        """Register an objection against the current besluit `besluit_id`."""
+        with self._writing() as session:
+            besluit = self._load_besluit(session, besluit_id)
+            self._load(session, besluit.aanvraag_id, None, lock=True)
+            self._refuse_replaced(session, besluit)
+            bezwaar = Bezwaar(
+                id=uuid.uuid4().hex,
+                besluit_id=besluit.id,
+                received_on=received_on,
+                registered_by=registered_by,
+                registered_at=_now(),
+            )
+            session.add(bezwaar)
+            session.flush()
+            return _bezwaar_representation(bezwaar)
+
+    def besluit(self, besluit_id: str) -> dict[str, Any]:
+        """The besluit as an envelope: the advice, what was decided, by whom, its letter."""
+        with self._read() as session, session.begin():
+            return self._besluit_representation(session, self._load_besluit(session, besluit_id))
+
+    def letter(self, besluit_id: str) -> tuple[bytes, str, bytes]:
+        """The besluit's stored letter: (PDF, its sha256, the context JSON of every format)."""
+        with self._read() as session, session.begin():
+            b = self._load_besluit(session, besluit_id)
+            return b.letter_pdf, b.letter_sha256, b.letter_context
+
+    @staticmethod
+    def _load_besluit(session: Session, besluit_id: str) -> Besluit:
+        besluit = session.get(Besluit, besluit_id)
+        if besluit is None:
+            raise NotFound(besluit_id)
+        return besluit
+
+    @staticmethod
+    def _count_besluiten(session: Session, aanvraag_id: str) -> int:
+        return session.scalar(select(func.count()).where(Besluit.aanvraag_id == aanvraag_id)) or 0
+
+    @staticmethod
+    def _refuse_replaced(session: Session, besluit: Besluit) -> None:
+        newer = session.scalar(select(Besluit.id).where(Besluit.replaces_id == besluit.id))
+        if newer is not None:
+            raise BesluitConflict(
+                f"Dit besluit is vervangen door besluit {newer}; dat is het geldende besluit.",
+                "besluit_vervangen",
+            )
+
+    @staticmethod
+    def _add_besluit(session: Session, aanvraag_id: str, new: NewBesluit) -> Besluit:
+        besluit = Besluit(
+            id=uuid.uuid4().hex,
+            aanvraag_id=aanvraag_id,
+            number=new.number,
+            kind=new.kind,
+            advies_id=new.advies_id,
+            outcome=new.outcome,
+            amount_cents=new.amount_cents,
+            motivation=new.motivation,
+            attachments=list(new.attachments),
+            decided_by=new.decided_by,
+            decided_at=new.decided_at,
+            replaces_id=new.replaces_id,
+            letter_date=new.letter_date,
+            letter_context=new.letter_context,
+            letter_pdf=new.letter_pdf,
+            letter_sha256=hashlib.sha256(new.letter_pdf).hexdigest(),
+        )
+        session.add(besluit)
+        session.flush()  # a second besluit with this number, or on the same one, fails here
+        return besluit
+
+    def _besluit_representation(self, session: Session, b: Besluit) -> dict[str, Any]:
+        advice = session.get_one(Advies, b.advies_id)
+        version = session.get_one(AanvraagVersie, advice.claim_version_id)
+        replaced_by = session.scalar(select(Besluit.id).where(Besluit.replaces_id == b.id))
+        bezwaren = session.scalars(
+            select(Bezwaar)
+            .where(Bezwaar.besluit_id == b.id)
+            .order_by(Bezwaar.registered_at, Bezwaar.id)
+        ).all()
+        href = f"/v1/besluiten/{b.id}"
+        return {
+            "id": b.id,
+            "href": href,
+            "aanvraag": _link("aanvragen", b.aanvraag_id),
+            "number": b.number,
+            "kind": b.kind,
+            "outcome": b.outcome,
+            "amount_eur": _euros(b.amount_cents),
+            "differs_from_advice": (
+                b.outcome != advice.outcome or b.amount_cents != advice.eligible_total_cents
+            ),
+            "motivation": b.motivation,
+            "attachments": list(b.attachments),
+            "decided_by": b.decided_by,
+            "decided_at": _timestamp(b.decided_at),
+            "replaces": None if b.replaces_id is None else _link("besluiten", b.replaces_id),
+            "replaced_by": None if replaced_by is None else _link("besluiten", replaced_by),
+            "letter": {"href": f"{href}/brief", "date": b.letter_date, "sha256": b.letter_sha256},
+            "advice": {
+                "claim_version": version.number,
+                "created_at": _timestamp(advice.created_at),
+                "decision": decode_json(advice.decision_json),
+            },
+            "bezwaren": [_bezwaar_representation(x) for x in bezwaren],
+        }
+
     # --- representations ----------------------------------------------------------------------
 
     @staticmethod
@@ -425,3 +714,25 @@ class Store:
                 for h in history
             ],
         }
+
+
+def _link(collection: str, id_: str) -> dict[str, str]:
+    return {"id": id_, "href": f"/v1/{collection}/{id_}"}
+
+
+def _bezwaar_representation(x: Bezwaar) -> dict[str, Any]:
+    return {
+        "id": x.id,
+        "besluit": _link("besluiten", x.besluit_id),
+        "received_on": x.received_on,
+        "registered_by": x.registered_by,
+        "registered_at": _timestamp(x.registered_at),
+    }
+
+
+def _taken() -> BesluitConflict:
+    return BesluitConflict(
+        "Een andere beoordelaar besloot intussen; lees het geldende besluit en besluit zo nodig"
+        " opnieuw met een correctie.",
+        "gelijktijdig",
+    )
