@@ -21,7 +21,13 @@ from typing import Any, TypeVar
 from vangnet.decision import refusal_for
 from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRulesetError
 
-__all__ = ["EngineWorkers", "current_decider", "decide_in_worker", "decide_json_in_worker"]
+__all__ = [
+    "EngineWorkers",
+    "current_decider",
+    "decide_in_worker",
+    "decide_json_in_worker",
+    "export_json_in_worker",
+]
 
 T = TypeVar("T")
 
@@ -80,6 +86,26 @@ def decide_json_in_worker(body: bytes) -> tuple[str, Any]:
     return "decision", decision.to_json(indent=None).encode("utf-8")
 
 
+def export_json_in_worker(body: bytes) -> tuple[str, Any]:
+    """Like `decide_json_in_worker`, but the answer is the calculation and decision as an
+    Excel workbook: ("xlsx", bytes)."""
+    import io
+
+    from vangnet.excel import export_calculation
+
+    try:
+        evaluation = _decider.evaluate(_decider.validate_json(body))
+    except (ClaimError, NoRulesetError) as exc:
+        return "refusal", refusal_for(exc).model_dump()
+    except EngineFailure as exc:
+        return "engine_failure", {"message": str(exc)}
+    except EvaluationError as exc:
+        return "failure", {"message": str(exc)}
+    out = io.BytesIO()
+    export_calculation(evaluation, out)
+    return "xlsx", out.getvalue()
+
+
 def _warm() -> int:
     return os.getpid()
 
@@ -114,11 +140,13 @@ class EngineWorkers:
             self._replace(pool)
             raise EngineFailure(_CRASHED) from None
 
-    async def adecide_json(self, body: bytes) -> tuple[str, Any]:
-        """`decide_json_in_worker` for an event loop."""
+    async def adecide_json(self, body: bytes, *, xlsx: bool = False) -> tuple[str, Any]:
+        """`decide_json_in_worker` (or, with `xlsx`, `export_json_in_worker`) for an event
+        loop."""
         pool = self._pool
+        task = export_json_in_worker if xlsx else decide_json_in_worker
         try:
-            kind, result = await asyncio.wrap_future(pool.submit(decide_json_in_worker, body))
+            kind, result = await asyncio.wrap_future(pool.submit(task, body))
         except BrokenProcessPool:
             self._replace(pool)
             raise EngineFailure(_CRASHED) from None

@@ -112,3 +112,35 @@ def test_rate_limit_is_429_with_retry_after(client: TestClient) -> None:
         assert client.post("/v1/evaluaties", content=b"{}", headers=JSON).status_code == 400
     r = client.post("/v1/evaluaties", content=b"{}", headers=JSON)
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+
+
+def test_the_precheck_as_an_excel_workbook_by_accept(client: TestClient) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from vangnet.excel import XLSX_MEDIA_TYPE
+
+    r = client.post("/v1/evaluaties", content=P06, headers={**JSON, "Accept": XLSX_MEDIA_TYPE})
+    assert r.status_code == 200
+    assert r.headers["content-type"] == XLSX_MEDIA_TYPE
+    assert "attachment" in r.headers["Content-Disposition"]
+    workbook = load_workbook(io.BytesIO(r.content), read_only=True)
+    cells = [
+        str(c)
+        for ws in workbook.worksheets
+        for row in ws.iter_rows(values_only=True)
+        for c in row
+        if c is not None
+    ]
+    assert any("gedeeltelijk" in c.lower() for c in cells)
+    r = client.post(
+        "/v1/evaluaties",
+        content=P06,
+        headers={**JSON, "Accept": f"application/json, {XLSX_MEDIA_TYPE};q=0.5"},
+    )
+    assert r.headers["content-type"] == "application/json"
+    r = client.post("/v1/evaluaties", content=P06, headers={**JSON, "Accept": "text/csv"})
+    assert r.status_code == 406 and r.headers["content-type"] == "application/problem+json"
+    r = client.post("/v1/evaluaties", content=b"{}", headers={**JSON, "Accept": XLSX_MEDIA_TYPE})
+    assert r.status_code == 400

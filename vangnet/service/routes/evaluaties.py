@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from vangnet.decision import Decision
+from vangnet.excel import XLSX_MEDIA_TYPE
 from vangnet.exceptions import EngineFailure, EvaluationError, Problem
 from vangnet.service.body import read_body
 from vangnet.service.deps import WorkersDep
@@ -20,6 +21,14 @@ router = APIRouter(tags=["evaluaties"])
     summary="Beoordeel een aanvraag vooraf",
     operation_id="postEvaluatie",
     response_model=Decision,
+    responses={
+        200: {
+            "description": "Het besluit (JSON), of met `Accept` het Excel-bestand met de"
+            " berekening",
+            "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        406: {"description": "Gevraagde vorm niet beschikbaar"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -41,11 +50,12 @@ async def post_evaluatie(request: Request, workers: WorkersDep) -> Response:
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if media != "application/json":
         raise ApiProblem(415, "Stuur de aanvraag als application/json.")
+    xlsx = _wants_xlsx(request.headers.get("accept", ""))
     body = await read_body(request)
     # the engine worker decodes, validates, decides and serialises: the web process only
     # forwards bytes (a refusal comes back with every problem, as validation gives them)
     try:
-        kind, result = await workers.adecide_json(body)
+        kind, result = await workers.adecide_json(body, xlsx=xlsx)
     except EngineFailure as exc:
         raise ApiProblem(503, str(exc), code="regelengine_uitgevallen") from None
     except EvaluationError as exc:
@@ -54,4 +64,31 @@ async def post_evaluatie(request: Request, workers: WorkersDep) -> Response:
         error = result["error"]
         problems = [Problem(p["field"], p["value"], p["message"]) for p in error["problems"]]
         raise ApiProblem(400, error["message"], code=error["code"], problems=problems)
+    if xlsx:
+        headers = {"Content-Disposition": 'attachment; filename="berekening.xlsx"'}
+        return Response(result, media_type=XLSX_MEDIA_TYPE, headers=headers)
     return Response(result, media_type="application/json")
+
+
+def _wants_xlsx(accept: str) -> bool:
+    """True when `Accept` prefers the Excel workbook; 406 when it accepts neither form."""
+    best: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (x.strip() for x in part.split(";"))
+        if not media:
+            continue
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        best[media.lower()] = max(q, best.get(media.lower(), 0.0))
+    if not best:
+        return False
+    json_q = max(best.get(m, 0.0) for m in ("application/json", "application/*", "*/*"))
+    xlsx_q = best.get(XLSX_MEDIA_TYPE, 0.0)
+    if json_q <= 0 and xlsx_q <= 0:
+        raise ApiProblem(406, f"Deze bron levert application/json of {XLSX_MEDIA_TYPE}.")
+    return xlsx_q > json_q
