@@ -144,3 +144,18 @@ def test_the_precheck_as_an_excel_workbook_by_accept(client: TestClient) -> None
     assert r.status_code == 406 and r.headers["content-type"] == "application/problem+json"
     r = client.post("/v1/evaluaties", content=b"{}", headers={**JSON, "Accept": XLSX_MEDIA_TYPE})
     assert r.status_code == 400
+
+
+def test_an_unexpected_error_is_a_500_problem_without_traceback(client: TestClient) -> None:
+    api = next(r.app for r in client.app.routes if getattr(r, "path", "") == "/v1")  # type: ignore[attr-defined]
+
+    def broken() -> None:
+        raise RuntimeError("geheime details die niet naar buiten mogen")
+
+    api.add_api_route("/kapot", broken, methods=["GET"])
+    with TestClient(client.app, raise_server_exceptions=False) as c:
+        r = c.get("/v1/kapot")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "geheime" not in r.text and "Traceback" not in r.text
+    assert r.headers["API-Version"] == API_VERSION

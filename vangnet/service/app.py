@@ -28,6 +28,7 @@ from vangnet.service.problems import (
     ApiProblem,
     api_problem_handler,
     http_exception_handler,
+    internal_error_handler,
     validation_exception_handler,
 )
 from vangnet.service.ratelimit import RateLimiter
@@ -63,6 +64,7 @@ def _api(settings: Settings) -> FastAPI:
     api.add_exception_handler(ApiProblem, api_problem_handler)
     api.add_exception_handler(StarletteHTTPException, http_exception_handler)
     api.add_exception_handler(RequestValidationError, validation_exception_handler)
+    api.add_exception_handler(Exception, internal_error_handler)
     document: dict[str, Any] = {}
 
     def openapi() -> dict[str, Any]:

@@ -20,6 +20,7 @@ __all__ = [
     "ProblemOut",
     "api_problem_handler",
     "http_exception_handler",
+    "internal_error_handler",
     "problem_response",
     "refusal_problem",
     "validation_exception_handler",
@@ -168,3 +169,8 @@ async def validation_exception_handler(request: Request, exc: Exception) -> JSON
     return problem_response(
         400, "Het verzoek is ongeldig.", code="ongeldig_verzoek", problems=problems
     )
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Any unexpected error: a 500 problem that reveals nothing of the error itself."""
+    return problem_response(500, "Er ging iets mis in vangnet; probeer het opnieuw.")
