@@ -32,8 +32,8 @@ def test_seed_loads_the_demo_data_once(tmp_path: Path) -> None:
     first = runner.invoke(app, ["demo", "seed"], env=_env(data))
     assert first.exit_code == 0, first.stderr
     assert first.stdout.startswith(
-        f"Demogegevens geladen in SQLite {data / 'vangnet.sqlite3'}: 7 aanvraag/aanvragen"
-        " ingediend, 13 stap(pen) gezet.\n"
+        f"Demogegevens geladen in SQLite {data / 'vangnet.sqlite3'}: 11 aanvraag/aanvragen"
+        " ingediend, 24 stap(pen) gezet.\n"
     )
     for claim_id, status in [
         ("DEMO-D01", "ingediend"),
@@ -41,10 +41,13 @@ def test_seed_loads_the_demo_data_once(tmp_path: Path) -> None:
         ("DEMO-D03", "aanvulling_gevraagd"),
         ("DEMO-D04", "aangevuld"),
         ("DEMO-D05", "ingetrokken"),
+        ("DEMO-D08", "besloten"),
     ]:
         assert any(line.split()[:2] == [claim_id, status] for line in first.stdout.splitlines()), (
             claim_id
         )
+    # the besluit in force, after the advice
+    assert "besluit: gedeeltelijk € 11.200,00 (correctie)" in first.stdout
     again = runner.invoke(app, ["demo", "seed"], env=_env(data))
     assert again.exit_code == 0, again.stderr
     assert again.stdout.splitlines()[0] == (

@@ -69,6 +69,7 @@ def test_a_claim_is_stored_with_its_advice(api: TestClient) -> None:
          "reason": None, "claim_version": 1}
     ]  # fmt: skip
     assert body["created_at"].endswith("Z")
+    assert body["besluiten"] == []
     IngediendeAanvraag.model_validate(body)  # the published schema
 
     again = api.get(body["href"])
@@ -282,6 +283,59 @@ def test_a_claim_goes_through_its_whole_life(api: TestClient) -> None:
     ]
     IngediendeAanvraag.model_validate(body)
     assert api.get(a["href"]).json() == body
+
+
+def test_a_claim_lists_its_besluiten_in_their_order(api: TestClient) -> None:
+    a = submit(api)
+    move(api, a, "in-behandeling")
+    # P06's advice: gedeeltelijk, EUR 16,850.00 of EUR 19,350.00
+    r = move(
+        api, a, "besluit", {"outcome": "gedeeltelijk", "amount_eur": 16850, "assessor": "BO-1"}
+    )
+    assert r.status_code == 201, r.text
+    first = r.json()
+    correction = {
+        "outcome": "toekennen",
+        "amount_eur": "19350.00",
+        "assessor": "BO-2",
+        "motivation": "Het alarm is volgens de politie nodig. Wij vergoeden ook het alarm.",
+    }
+    r = api.post(f"{first['href']}/correcties", json=correction)
+    assert r.status_code == 201, r.text
+    second = r.json()
+
+    r = api.get(a["href"])
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "besloten" and body["allowed_transitions"] == []
+    assert body["besluiten"] == [
+        {
+            "id": first["id"],
+            "href": first["href"],
+            "number": 1,
+            "kind": "besluit",
+            "outcome": "gedeeltelijk",
+            "amount_eur": 16850,
+            "decided_at": first["decided_at"],
+            "replaces": None,
+        },
+        {
+            "id": second["id"],
+            "href": second["href"],
+            "number": 2,
+            "kind": "correctie",
+            "outcome": "toekennen",
+            "amount_eur": 19350,
+            "decided_at": second["decided_at"],
+            "replaces": {"id": first["id"], "href": first["href"]},
+        },
+    ]
+    assert '"amount_eur":16850.00' in r.text  # money with two decimals, as everywhere
+    assert body["history"][-1]["to_status"] == "besloten"
+    IngediendeAanvraag.model_validate(body)
+    # each listed besluit is there at its address
+    for listed in body["besluiten"]:
+        assert api.get(listed["href"]).json()["id"] == listed["id"]
 
 
 def test_a_claim_can_be_withdrawn_before_treatment_without_a_body(api: TestClient) -> None:

@@ -96,10 +96,15 @@ def test_a_besluit_after_a_supplement(api: TestClient) -> None:
     aanvraag = in_behandeling(api)
     api.post(f"{aanvraag['href']}/aanvullingsverzoeken", json={"reason": "Stuur de offerte."})
     assert api.post(f"{aanvraag['href']}/aanvullingen", json=P06).status_code == 200
-    r = decide(api, aanvraag, {**FOLLOWS, "attachments": ["0" * 32]})
+    offerte = api.post(
+        f"{aanvraag['href']}/bijlagen?soort=offerte",
+        content=b"%PDF-1.4\n%%EOF\n",
+        headers={"content-type": "application/pdf"},
+    ).json()
+    r = decide(api, aanvraag, {**FOLLOWS, "attachments": [offerte["id"]]})
     assert r.status_code == 201, r.text
     assert r.json()["advice"]["claim_version"] == 2
-    assert r.json()["attachments"] == ["0" * 32]
+    assert [x["id"] for x in r.json()["attachments"]] == [offerte["id"]]
 
 
 def test_the_stored_pdf_is_served_byte_identical(api: TestClient) -> None:

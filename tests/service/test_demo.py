@@ -3,8 +3,13 @@ store, a second run adds nothing, an interrupted run finishes, production is ref
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import html as htmllib
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -12,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from vangnet.evaluate import Decider
+from vangnet.service import deciding
 from vangnet.service.app import create_app
 from vangnet.service.db import create_db_engine
 from vangnet.service.demo import (
@@ -25,15 +31,28 @@ from vangnet.service.demo import (
     seed_demo,
 )
 from vangnet.service.lifecycle import TRANSITIONS
-from vangnet.service.models import Aanvraag, AanvraagVersie, Advies, Statusovergang
+from vangnet.service.models import (
+    Aanvraag,
+    AanvraagVersie,
+    Advies,
+    Besluit,
+    Bezwaar,
+    Statusovergang,
+)
 from vangnet.service.settings import Settings
 from vangnet.service.store import Store
 from vangnet.workers import EngineWorkers
 
 DEMO = load_demo()
-# every status the lifecycle has and the store can reach today; `besloten` joins once the
-# store keeps besluiten and the demo file has a `besluit` step
-REQUIRED = {"ingediend", "in_behandeling", "aanvulling_gevraagd", "aangevuld", "ingetrokken"}
+# every status of the lifecycle
+REQUIRED = {
+    "ingediend",
+    "in_behandeling",
+    "aanvulling_gevraagd",
+    "aangevuld",
+    "besloten",
+    "ingetrokken",
+}
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -42,7 +61,7 @@ def _counts(url: str) -> dict[str, int]:
         with engine.connect() as connection:
             return {
                 model.__tablename__: connection.scalar(select(func.count()).select_from(model)) or 0
-                for model in (Aanvraag, AanvraagVersie, Advies, Statusovergang)
+                for model in (Aanvraag, AanvraagVersie, Advies, Statusovergang, Besluit, Bezwaar)
             }
     finally:
         engine.dispose()
@@ -103,14 +122,24 @@ def test_claims_carry_the_municipality_figures_and_only_pseudonyms() -> None:
                 assert claim["municipality"]["inhabitants"] == town.inhabitants
 
 
+def _transitions(entry: Any) -> list[Any]:
+    """The steps of a demo claim that are transitions (in its history)."""
+    return [s for s in entry.steps if s.action in TRANSITIONS]
+
+
 def _write(tmp_path: Path, data: object) -> Path:
     path = tmp_path / "demo.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
 
 
-def _raw() -> dict[str, object]:
-    raw: dict[str, object] = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+def _by_key(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    entry: dict[str, Any] = next(c for c in raw["claims"] if c["key"] == key)
+    return entry
+
+
+def _raw() -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
     return raw
 
 
@@ -123,8 +152,54 @@ def _raw() -> dict[str, object]:
             "aanvullingen kan niet vanuit ingediend",
         ),
         (
-            lambda r: r["claims"][0].update(steps=[{"action": "besluit"}]),
+            lambda r: r["claims"][0].update(steps=[{"action": "besluiten"}]),
             "steps.0.action",
+        ),
+        (
+            lambda r: r["claims"][0].update(
+                status="besloten",
+                steps=[
+                    {
+                        "action": "besluit",
+                        "outcome": "toekennen",
+                        "amount_eur": 1,
+                        "assessor": "BO-D01",
+                    }
+                ],
+            ),
+            "besluit kan niet vanuit ingediend",
+        ),
+        (
+            lambda r: r["claims"][1]["steps"].append({"action": "bezwaren", "assessor": "BO-D01"}),
+            "bezwaren kan pas na een besluit",
+        ),
+        (
+            lambda r: _by_key(r, "D10")["steps"].append(
+                {
+                    "action": "beslissingen-op-bezwaar",
+                    "outcome": "afwijzen",
+                    "amount_eur": 0,
+                    "assessor": "BO-D01",
+                    "motivation": "Ongegrond.",
+                }
+            ),
+            "een beslissing op bezwaar volgt op een bezwaar",
+        ),
+        (
+            lambda r: _by_key(r, "D08")["steps"][1].pop("amount_eur"),
+            "besluit heeft een outcome en een amount_eur",
+        ),
+        (
+            lambda r: _by_key(r, "D08")["steps"][1].update(assessor="Jan Jansen"),
+            "geen pseudoniem zoals BO-D01",
+        ),
+        (
+            lambda r: _by_key(r, "D08")["steps"][1].pop("assessor"),
+            "heeft, en alleen die heeft, een assessor",
+        ),
+        (
+            lambda r: _by_key(r, "D08")["steps"][0].update(outcome="toekennen"),
+            "alleen een besluit, correctie of beslissing op bezwaar heeft outcome",
         ),
         (
             lambda r: r["municipalities"]["havendam"].update(code="GM0363"),
@@ -173,10 +248,18 @@ def test_seeding_creates_every_claim_in_its_status(
         history = a["history"]
         assert isinstance(history, list)
         assert [h["to_status"] for h in history] == ["ingediend"] + [
-            TRANSITIONS[s.action].target for s in entry.steps
+            TRANSITIONS[s.action].target for s in _transitions(entry)
         ]
         reasons = [h["reason"] for h in history[1:]]
-        assert reasons == [s.reason.strip() if s.reason else None for s in entry.steps]
+        assert reasons == [s.reason.strip() if s.reason else None for s in _transitions(entry)]
+        # a besluit for each besluit, correction and decision on objection of the file
+        besluiten = a["besluiten"]
+        assert isinstance(besluiten, list)
+        assert [b["kind"] for b in besluiten] == [
+            "besluit" if s.action == "besluit" else deciding.REPLACEMENTS[s.action]
+            for s in entry.steps
+            if s.action == "besluit" or s.action in deciding.REPLACEMENTS
+        ]
     assert {a["status"] for a in stored.values()} >= REQUIRED
 
 
@@ -244,6 +327,33 @@ def test_an_interrupted_run_finishes_where_it_stopped(
     assert statuses == {str(c.claim["claim_id"]): c.status for c in DEMO.claims}
 
 
+def test_an_interrupted_run_finishes_the_besluiten_where_it_stopped(
+    tmp_path: Path, workers: EngineWorkers, validator: Decider
+) -> None:
+    # every claim stops one step short: before its besluit, its correction, its decision on
+    # the objection
+    raw = _raw()
+    for c in raw["claims"]:
+        c["steps"] = c["steps"][:-1]
+        targets = [
+            TRANSITIONS[s["action"]].target for s in c["steps"] if s["action"] in TRANSITIONS
+        ]
+        c["status"] = targets[-1] if targets else "ingediend"
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    seed_demo(settings, workers=workers, validator=validator, path=_write(tmp_path, raw))
+    second = seed_demo(settings, workers=workers, validator=validator)
+    assert second.submitted == [] and not second.left_alone
+    assert second.steps == sum(1 for c in DEMO.claims if c.steps)
+    assert {c: s for c, s, _ in second.claims} == {
+        str(c.claim["claim_id"]): c.status for c in DEMO.claims
+    }
+    assert second.besluiten["DEMO-D10"].endswith("(correctie)")
+    assert second.besluiten["DEMO-D11"].endswith("(beslissing op bezwaar)")
+    before = _counts(settings.db_url)
+    assert not seed_demo(settings, workers=workers, validator=validator).changed
+    assert _counts(settings.db_url) == before
+
+
 def test_a_claim_moved_on_by_hand_is_left_alone(
     tmp_path: Path, workers: EngineWorkers, validator: Decider
 ) -> None:
@@ -259,6 +369,99 @@ def test_a_claim_moved_on_by_hand_is_left_alone(
     again = seed_demo(settings, workers=workers, validator=validator)
     assert not again.changed
     assert ("DEMO-D01", "ingetrokken", "toekennen") in again.claims
+
+
+def test_a_besluit_corrected_by_hand_is_left_alone(
+    tmp_path: Path, workers: EngineWorkers, validator: Decider
+) -> None:
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    seed_demo(settings, workers=workers, validator=validator)
+    engine = create_db_engine(settings.db_url)
+    try:
+        store = Store(engine)
+        d08 = _by_claim_id(store)["DEMO-D08"]
+        [besluit] = d08["besluiten"]  # type: ignore[misc]
+        body = {
+            "outcome": "afwijzen",
+            "amount_eur": 0,
+            "assessor": "BO-D09",
+            "motivation": "Met de hand gecorrigeerd.",
+        }
+        asyncio.run(deciding.replace(store, workers, besluit["id"], "correctie", body))
+    finally:
+        engine.dispose()
+    before = _counts(settings.db_url)
+    again = seed_demo(settings, workers=workers, validator=validator)
+    assert not again.changed and _counts(settings.db_url) == before
+    assert again.left_alone == ["DEMO-D08"]
+
+
+def _letter_text(client: TestClient, besluit: dict[str, Any]) -> str:
+    r = client.get(besluit["letter"]["href"], headers={"Accept": "text/html"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    text = htmllib.unescape(re.sub(r"<[^>]+>", " ", r.text))
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def _plain_text(value: str | None) -> str:
+    return " ".join((value or "").split())
+
+
+def test_the_besluiten_follow_override_correct_and_decide_on_objection(
+    seeded: tuple[Settings, SeedReport], workers: EngineWorkers, validator: Decider
+) -> None:
+    settings, _ = seeded
+    steps = {str(c.claim["claim_id"]): c.steps for c in DEMO.claims}
+    with TestClient(create_app(settings, workers=workers, validator=validator)) as client:
+        page = client.get("/v1/aanvragen", params={"status": "besloten"}).json()
+        claims = {x["claim_id"]: client.get(x["href"]).json() for x in page["items"]}
+        assert set(claims) == {
+            str(c.claim["claim_id"]) for c in DEMO.claims if c.status == "besloten"
+        }
+        besluiten = {
+            k: [client.get(b["href"]).json() for b in a["besluiten"]] for k, a in claims.items()
+        }
+        # every besluit has its letter: the stored PDF, with its sha256
+        for chain in besluiten.values():
+            for b in chain:
+                pdf = client.get(b["letter"]["href"], headers={"Accept": "application/pdf"})
+                assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+                assert hashlib.sha256(pdf.content).hexdigest() == b["letter"]["sha256"]
+
+        # following the advice: no motivation needed
+        [follows] = besluiten["DEMO-D08"]
+        assert follows["kind"] == "besluit" and follows["differs_from_advice"] is False
+        assert follows["motivation"] is None
+        assert follows["outcome"] == follows["advice"]["decision"]["outcome"]
+
+        # an override: another outcome than the advice, with the motivation first in the letter
+        [override] = besluiten["DEMO-D09"]
+        assert override["differs_from_advice"] is True
+        assert override["outcome"] != override["advice"]["decision"]["outcome"]
+        motivation = _plain_text(steps["DEMO-D09"][-1].motivation)
+        assert override["motivation"] == motivation
+        text = _letter_text(client, override)
+        assert text.index(motivation) < text.index("Wat de berekening vond")
+
+        # a correction: a second besluit replacing the first, both kept
+        first, correction = besluiten["DEMO-D10"]
+        assert correction["kind"] == "correctie" and correction["number"] == 2
+        assert correction["replaces"] == {"id": first["id"], "href": first["href"]}
+        assert first["replaced_by"] == {"id": correction["id"], "href": correction["href"]}
+        assert first["amount_eur"] != correction["amount_eur"]
+        assert first["letter"]["sha256"] != correction["letter"]["sha256"]
+        assert "Wij hebben dat besluit verbeterd." in _letter_text(client, correction)
+        assert claims["DEMO-D10"]["besluiten"][1]["replaces"]["id"] == first["id"]
+
+        # an objection, then the decision on it with the appeal clause
+        objected, decision = besluiten["DEMO-D11"]
+        [bezwaar] = objected["bezwaren"]
+        assert bezwaar["registered_by"] == "BO-D02"
+        assert bezwaar["received_on"] >= objected["letter"]["date"]
+        assert decision["kind"] == "beslissing_op_bezwaar"
+        assert decision["replaces"]["id"] == objected["id"]
+        text = _letter_text(client, decision)
+        assert "Beslissing op uw bezwaar" in text and "in beroep" in text
 
 
 def test_changed_demo_data_over_old_demo_data_is_refused_clearly(

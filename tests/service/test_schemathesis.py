@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 from schemathesis.python import asgi
 
 from tests.conftest import PUBLIC_SCENARIOS
+from vangnet.excel import XLSX_MEDIA_TYPE
 from vangnet.service.app import create_app, openapi_document
 from vangnet.service.problems import PROBLEM_JSON
 from vangnet.service.settings import Settings
@@ -57,6 +58,8 @@ CONFIG = schemathesis.Config.from_dict(
         "checks": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", 503]}},
     }
 )
+# raw binary bodies (the Excel intake form, a PDF attachment) are sent as the bytes generated
+schemathesis.serializer.alias([XLSX_MEDIA_TYPE, "application/pdf"], "application/octet-stream")
 schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 FUZZ_EXAMPLES = 25
@@ -171,5 +174,34 @@ def test_every_published_ruleset_conforms(app: FastAPI, workers: EngineWorkers) 
     for scheme_id, version in versions:
         case = schema["/regelsets/{schemeId}/{version}"]["GET"].Case(
             path_parameters={"schemeId": scheme_id, "version": version}
+        )
+        assert _call(case, app, workers, EXPLICIT_CHECKS) == 200
+
+
+def test_attachments_conform(app: FastAPI, workers: EngineWorkers) -> None:
+    """Random bytes are never a PDF, PNG or JPEG and random ids no claim: one of each type is
+    uploaded to a real claim, listed and downloaded, through the same checks."""
+    claim = json.loads((PUBLIC_SCENARIOS / "P06.claim.json").read_text())
+    with asgi.get_client(app) as client:
+        aanvraag_id = client.post("/v1/aanvragen", json=claim).json()["id"]
+    files = {
+        "application/pdf": b"%PDF-1.4\n%%EOF\n",
+        "image/png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        "image/jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+    }
+    path = {"aanvraagId": aanvraag_id}
+    ids = []
+    for media_type, content in files.items():
+        case = schema["/aanvragen/{aanvraagId}/bijlagen"]["POST"].Case(
+            path_parameters=path, query={"soort": "offerte"}, body=content, media_type=media_type
+        )
+        response = case.call_and_validate(app=app, checks=EXPLICIT_CHECKS)
+        assert response.status_code == 201
+        ids.append(response.json()["id"])
+    listing = schema["/aanvragen/{aanvraagId}/bijlagen"]["GET"].Case(path_parameters=path)
+    assert _call(listing, app, workers, EXPLICIT_CHECKS) == 200
+    for bijlage_id in ids:
+        case = schema["/bijlagen/{bijlageId}"]["GET"].Case(
+            path_parameters={"bijlageId": bijlage_id}
         )
         assert _call(case, app, workers, EXPLICIT_CHECKS) == 200

@@ -32,7 +32,7 @@ from vangnet.service.problems import (
     validation_exception_handler,
 )
 from vangnet.service.ratelimit import RateLimiter
-from vangnet.service.routes import aanvragen, besluiten, evaluaties, health, regelsets
+from vangnet.service.routes import aanvragen, besluiten, bijlagen, evaluaties, health, regelsets
 from vangnet.service.settings import Settings
 from vangnet.service.store import Store
 from vangnet.workers import EngineWorkers
@@ -51,7 +51,7 @@ def _api(settings: Settings) -> FastAPI:
         # `servers` is set in one place (openapi.py), not again from the mount's root path
         root_path_in_servers=False,
     )
-    routers = [m.router for m in (evaluaties, aanvragen, besluiten, regelsets, health)]
+    routers = [m.router for m in (evaluaties, aanvragen, besluiten, bijlagen, regelsets, health)]
     for router in routers:
         api.include_router(router)
     # for the `Allow` header of a 405 (problems.py)

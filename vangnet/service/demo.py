@@ -5,12 +5,18 @@ CBS codes that belong to no municipality) and claims, each with the steps that b
 its status. Seeding applies pending migrations and then goes through exactly what the API
 does: the claim is validated, a simulation is refused, the engine workers evaluate it
 (`vangnet.service.intake.evaluate`), and the store keeps it (`Store.submit`,
-`Store.transition`); a supplement is evaluated again.
+`Store.transition`); a supplement is evaluated again. A besluit, a correction, an objection
+and a decision on an objection go through `vangnet.service.deciding`, as their resources do:
+the body checked against the advice, the letter made in an engine worker and stored as PDF
+with its sha256.
 
 Idempotent: every demo claim is submitted with an Idempotency-Key (`idempotency_prefix` +
-its key), so a second run finds it and adds nothing; the steps a claim's history already
-shows are not taken again, so an interrupted run finishes where it stopped. A claim that was
-moved on by hand (its history no longer follows the file) is left alone.
+its key), so a second run finds it and adds nothing; the steps a claim already shows are not
+taken again, so an interrupted run finishes where it stopped. What a claim shows is its
+history (every transition, the first besluit included) followed by its besluiten: each
+replacing besluit (a correction, a decision on an objection) and each objection registered,
+in their order. A claim that was moved on by hand (what it shows no longer follows the file)
+is left alone.
 
 Refused when `VANGNET_ENV=production`: demo claims never enter a real register.
 """
@@ -22,7 +28,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -34,12 +40,16 @@ from sqlalchemy.engine import make_url
 from vangnet.claim import Claim, claim_sha256
 from vangnet.evaluate import Decider
 from vangnet.exceptions import ClaimError, NoRulesetError, VangnetError
+from vangnet.money import format_eur
 from vangnet.paths import FORMS_DIR
+from vangnet.service import deciding
+from vangnet.service.brief import letter_date
 from vangnet.service.db import create_db_engine, migrate
 from vangnet.service.intake import evaluate, refuse_simulation
 from vangnet.service.lifecycle import TRANSITIONS, Status
 from vangnet.service.problems import ApiProblem
 from vangnet.service.schemas import AanvullingsverzoekIn, ToelichtingIn
+from vangnet.service.schemas_besluit import Outcome
 from vangnet.service.settings import Settings
 from vangnet.service.store import IdempotencyConflict, Store, StoreError, TransitionRefused
 from vangnet.workers import EngineWorkers
@@ -59,9 +69,21 @@ __all__ = [
 
 DEMO_FILE = FORMS_DIR / "demo" / "demo.yaml"
 
-# The steps a demo claim can take, by the name of their resource. `besluit` is added here,
-# with its own function, once the store keeps besluiten (POST /v1/aanvragen/{id}/besluit).
-Action = Literal["in-behandeling", "aanvullingsverzoeken", "aanvullingen", "intrekking"]
+# The steps a demo claim can take, by the name of their resource: the claim's transitions
+# (POST /v1/aanvragen/{id}/<action>, `besluit` among them), then what is done with its
+# current besluit (POST /v1/besluiten/{id}/<action>).
+Action = Literal[
+    "in-behandeling",
+    "aanvullingsverzoeken",
+    "aanvullingen",
+    "intrekking",
+    "besluit",
+    "correcties",
+    "bezwaren",
+    "beslissingen-op-bezwaar",
+]
+_DECIDING = {"besluit", *deciding.REPLACEMENTS}  # steps with a besluit's body
+_ON_BESLUIT = {"bezwaren", *deciding.REPLACEMENTS}  # steps on the current besluit
 
 _DEMO_CODE = re.compile(r"^GM99\d\d$")  # CBS numbers no municipality this high
 _PSEUDONYM = re.compile(r"^[A-Z]{2}-D\d{2}$")  # role prefix + "-D" + number, never a name
@@ -138,11 +160,37 @@ class Municipality(_Model):
 
 
 class Step(_Model):
-    """One transition after submission."""
+    """One step after submission: a transition, or a step on the current besluit."""
 
     action: Action
     reason: str | None = None
     changes: dict[str, Any] | None = None
+    # a besluit, a correction or a decision on an objection: the body of its resource
+    outcome: Outcome | None = None
+    amount_eur: Decimal | None = None
+    motivation: str | None = None
+    # who decides or registers an objection: a pseudonym, never a name
+    assessor: str | None = None
+
+    def token(self) -> str:
+        """What the stored claim shows once the step is taken: the status a transition
+        leads to, the kind of a replacing besluit, or `bezwaar`."""
+        if self.action == "bezwaren":
+            return "bezwaar"
+        if self.action in deciding.REPLACEMENTS:
+            return deciding.REPLACEMENTS[self.action]
+        return TRANSITIONS[self.action].target
+
+    def body(self) -> dict[str, Any]:
+        """The request body of a step with a besluit."""
+        body: dict[str, Any] = {
+            "outcome": self.outcome,
+            "amount_eur": self.amount_eur,
+            "assessor": self.assessor,
+        }
+        if self.motivation is not None:
+            body["motivation"] = self.motivation
+        return body
 
 
 class DemoClaim(_Model):
@@ -227,21 +275,57 @@ def _check(demo: DemoData) -> None:
             if name is not None and not _PSEUDONYM.match(str(name)):
                 raise ValueError(f"{where}: {name!r} is geen pseudoniem zoals RA-D01")
         status: str = "ingediend"
+        objected = False  # an objection against the current besluit is registered
         for n, step in enumerate(entry.steps):
-            move = TRANSITIONS[step.action]
-            if status not in move.sources:
-                raise ValueError(f"{where}.steps[{n}]: {step.action} kan niet vanuit {status}")
-            if move.new_version != (step.changes is not None):
-                raise ValueError(
-                    f"{where}.steps[{n}]: alleen een aanvulling (aanvullingen) heeft, en moet"
-                    " hebben, `changes`"
-                )
-            if step.action == "aanvullingsverzoeken" and not step.reason:
-                raise ValueError(f"{where}.steps[{n}]: een aanvullingsverzoek heeft een reason")
-            status = move.target
+            _check_step(f"{where}.steps[{n}]", step, status, objected)
+            if step.action in _ON_BESLUIT:
+                objected = step.action == "bezwaren"
+            else:
+                status = TRANSITIONS[step.action].target
         if status != entry.status:
             raise ValueError(f"{where}: de stappen eindigen in {status}, niet in {entry.status}")
         claim_versions(demo, entry)  # the municipality overrides are checked here
+
+
+def _check_step(where: str, step: Step, status: str, objected: bool) -> None:
+    """One step, taken from `status`; `ValueError` naming it."""
+    if step.action in _ON_BESLUIT:
+        if status != "besloten":
+            raise ValueError(f"{where}: {step.action} kan pas na een besluit, niet vanuit {status}")
+        if step.action == "beslissingen-op-bezwaar" and not objected:
+            raise ValueError(
+                f"{where}: een beslissing op bezwaar volgt op een bezwaar (bezwaren) tegen het"
+                " geldende besluit"
+            )
+    else:
+        move = TRANSITIONS[step.action]
+        if status not in move.sources:
+            raise ValueError(f"{where}: {step.action} kan niet vanuit {status}")
+        if move.new_version != (step.changes is not None):
+            raise ValueError(
+                f"{where}: alleen een aanvulling (aanvullingen) heeft, en moet hebben, `changes`"
+            )
+    if step.action != "aanvullingen" and step.changes is not None:
+        raise ValueError(f"{where}: alleen een aanvulling (aanvullingen) heeft `changes`")
+    if step.action == "aanvullingsverzoeken" and not step.reason:
+        raise ValueError(f"{where}: een aanvullingsverzoek heeft een reason")
+    decides = step.action in _DECIDING
+    if decides and (step.outcome is None or step.amount_eur is None):
+        raise ValueError(f"{where}: {step.action} heeft een outcome en een amount_eur")
+    if not decides and (step.outcome, step.amount_eur, step.motivation) != (None, None, None):
+        raise ValueError(
+            f"{where}: alleen een besluit, correctie of beslissing op bezwaar heeft outcome,"
+            " amount_eur en motivation"
+        )
+    if (decides or step.action == "bezwaren") != (step.assessor is not None):
+        raise ValueError(
+            f"{where}: een besluit, correctie, bezwaar of beslissing op bezwaar heeft, en alleen"
+            " die heeft, een assessor"
+        )
+    if step.assessor is not None and not _PSEUDONYM.match(step.assessor):
+        raise ValueError(f"{where}: {step.assessor!r} is geen pseudoniem zoals BO-D01")
+    if step.reason is not None and (decides or step.action == "bezwaren"):
+        raise ValueError(f"{where}: {step.action} heeft geen reason (wel een motivation)")
 
 
 def load_demo(path: Path = DEMO_FILE) -> DemoData:
@@ -275,6 +359,7 @@ class SeedReport:
     steps: int = 0  # steps taken now
     left_alone: list[str] = field(default_factory=list)  # moved on by hand; not touched
     claims: list[tuple[str, str, str]] = field(default_factory=list)  # (claim id, status, outcome)
+    besluiten: dict[str, str] = field(default_factory=dict)  # claim id -> the besluit in force
 
     @property
     def changed(self) -> bool:
@@ -291,7 +376,11 @@ class SeedReport:
             head = f"Demogegevens stonden al in {self.database}: niets toegevoegd."
         lines = [head]
         width = max((len(c) for c, _, _ in self.claims), default=0)
-        lines += [f"  {c.ljust(width)}  {s:<19}  advies: {o}" for c, s, o in self.claims]
+        for c, s, o in self.claims:
+            line = f"  {c.ljust(width)}  {s:<19}  advies: {o}"
+            if c in self.besluiten:
+                line = f"{line:<62}  besluit: {self.besluiten[c]}"
+            lines.append(line)
         if self.left_alone:
             lines.append(
                 "Met de hand verder gebracht en niet aangeraakt: " + ", ".join(self.left_alone)
@@ -377,21 +466,75 @@ class _Seeder:
                 f" demobestand nu. Begin met een lege database (verwijder de map van"
                 f" VANGNET_DATA_DIR of de database van VANGNET_DATABASE_URL) en laad opnieuw."
             ) from None
-        # the steps the history already shows (its first entry is the submission)
-        done = [h["to_status"] for h in stored["history"][1:]]
-        targets = [TRANSITIONS[s.action].target for s in entry.steps]
-        if done != targets[: len(done)]:
+        # the steps the claim already shows
+        done = self._shown(stored)
+        if done != [s.token() for s in entry.steps][: len(done)]:
             report.left_alone.append(stored["claim_id"])
         else:
             version = 1 + sum(1 for s in entry.steps[: len(done)] if s.changes is not None)
+            besluiten = stored["besluiten"]
+            current = besluiten[-1]["id"] if besluiten else None  # the besluit in force
             for step in entry.steps[len(done) :]:
                 if step.changes is not None:
                     stored = await self._supplement(entry, stored["id"], versions[version])
                     version += 1
+                elif step.action in _DECIDING or step.action == "bezwaren":
+                    current = await self._on_besluit(entry, stored["id"], current, step)
                 else:
                     stored = self._transition(entry, stored["id"], step)
                 report.steps += 1
+            stored = self.store.get(stored["id"])
         report.claims.append((stored["claim_id"], stored["status"], stored["outcome"]))
+        if stored["besluiten"]:
+            last = stored["besluiten"][-1]
+            text = f"{last['outcome']} {format_eur(last['amount_eur'])}"
+            if last["kind"] != "besluit":
+                text += f" ({last['kind'].replace('_', ' ')})"
+            report.besluiten[stored["claim_id"]] = text
+
+    def _shown(self, stored: dict[str, Any]) -> list[str]:
+        """What the claim shows, as `Step.token` names it: its history after the submission
+        (the first besluit is its step to `besloten`), then each later besluit by its kind,
+        and each objection after the besluit it is against."""
+        shown = [h["to_status"] for h in stored["history"][1:]]
+        for summary in stored["besluiten"]:
+            if summary["kind"] != "besluit":
+                shown.append(summary["kind"])
+            shown += ["bezwaar"] * len(self.store.besluit(summary["id"])["bezwaren"])
+        return shown
+
+    async def _on_besluit(
+        self, entry: DemoClaim, aanvraag_id: str, current: str | None, step: Step
+    ) -> str:
+        """A besluit, a correction, an objection or a decision on an objection, through what
+        their resources use (`vangnet.service.deciding`); the id of the besluit in force."""
+        try:
+            if step.action == "besluit":
+                made = await deciding.decide(
+                    self.store, self.workers.get(), aanvraag_id, step.body()
+                )
+                return str(made["id"])
+            if current is None:
+                raise DemoError(f"demo-aanvraag {entry.key}: {step.action} zonder besluit")
+            if step.action == "bezwaren":
+                # received today: on or after the besluit's date, never in the future
+                today = letter_date(datetime.now(UTC)).isoformat()
+                body = {"received_on": today, "assessor": step.assessor}
+                await deciding.register_bezwaar(self.store, current, body)
+                return current
+            kind = deciding.REPLACEMENTS[step.action]
+            made = await deciding.replace(
+                self.store, self.workers.get(), current, kind, step.body()
+            )
+            return str(made["id"])
+        except ApiProblem as exc:
+            raise DemoError(
+                f"demo-aanvraag {entry.key}: {step.action} lukte niet: {_problem_text(exc)}"
+            ) from None
+        except StoreError as exc:
+            raise DemoError(
+                f"demo-aanvraag {entry.key}: {step.action} lukte niet ({exc})"
+            ) from None
 
     def _transition(self, entry: DemoClaim, aanvraag_id: str, step: Step) -> dict[str, Any]:
         # the bodies the API reads for these resources, with their limits

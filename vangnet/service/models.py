@@ -7,6 +7,7 @@
     │   └── advies      the v1 decision exactly as the engine returned it, with its receipt;
     │                   a re-evaluation adds an advice beside the older ones
     ├── statusovergang  the history: from, to, when, why
+    ├── bijlage         evidence (PDF, PNG, JPEG): its bytes, type, size and sha256; immutable
     └── besluit         an assessor's decision: final and immutable (no UPDATE, no DELETE: the
         │               store never changes one, and a database trigger refuses it); it rests
         │               on one `advies` and may replace an earlier besluit (a correction, or a
@@ -15,9 +16,8 @@
                         no text (the objection itself stays with the parties)
 
 Money is integer cents, timestamps are UTC. Names, addresses and threat details live only
-inside the claim JSON, never in a column, an index or a log; assessors are pseudonyms. A later
-`bijlage` table (per aanvraag, with its sha256) hangs off `aanvraag` the same way; a besluit
-lists the attachments it rests on as their ids (`attachments`, a JSON list). Migrations in
+inside the claim JSON, never in a column, an index or a log; assessors are pseudonyms. A
+besluit lists the attachments it rests on as their ids (`attachments`, a JSON list). Migrations in
 `vangnet/service/migrations/` create exactly these tables; a test compares the two.
 """
 
@@ -56,6 +56,7 @@ __all__ = [
     "Base",
     "Besluit",
     "Bezwaar",
+    "Bijlage",
     "Statusovergang",
     "UtcDateTime",
 ]
@@ -231,7 +232,7 @@ class Besluit(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     # required (by the service) when the outcome or amount differs from the advice
     motivation: Mapped[str | None] = mapped_column(Text)
-    # the ids of the attachments it rests on (a `bijlage` table comes later)
+    # the ids of the `bijlage` rows it rests on
     attachments: Mapped[list[str]] = mapped_column(JSON)
     # a pseudonym until accounts exist
     decided_by: Mapped[str] = mapped_column(String(64))
@@ -269,3 +270,37 @@ class Bezwaar(Base):
     received_on: Mapped[date] = mapped_column(Date)
     registered_by: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime]
+
+
+# the kinds of evidence an uploader chooses from, and the media types vangnet keeps
+BIJLAGE_SOORTEN = ("offerte", "factuur", "dreigingsinschatting", "beveiligingsadvies", "overig")
+BIJLAGE_MEDIA_TYPES = ("application/pdf", "image/png", "image/jpeg")
+BIJLAGE_MAX_BYTES = 10_000_000  # 10 MB
+
+
+class Bijlage(Base):
+    """An attachment to a claim (evidence: a quote, an invoice, the threat assessment, the
+    security advice): its bytes, type (by content), size and sha256; immutable (migration 0003).
+    No file name: names of files tend to carry names and addresses."""
+
+    __tablename__ = "bijlage"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, opaque
+    aanvraag_id: Mapped[str] = mapped_column(ForeignKey("aanvraag.id"), index=True)
+    soort: Mapped[str] = mapped_column(String(32))
+    media_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # the bytes themselves, loaded only when asked for (lists never read them)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        # the same bytes once per claim
+        UniqueConstraint("aanvraag_id", "sha256"),
+        CheckConstraint(f"soort IN ({_sql_list(BIJLAGE_SOORTEN)})", name="soort"),
+        CheckConstraint(f"media_type IN ({_sql_list(BIJLAGE_MEDIA_TYPES)})", name="media_type"),
+        CheckConstraint(f"size >= 1 AND size <= {BIJLAGE_MAX_BYTES}", name="size"),
+        CheckConstraint("length(content) = size", name="content"),
+        CheckConstraint("length(sha256) = 64", name="sha256"),
+    )

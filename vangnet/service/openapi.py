@@ -2,7 +2,8 @@
 
 Every response declares the `API-Version` header; every error is `application/problem+json`
 with status, title and detail; every operation declares 400; `servers` carries the major
-version; `info.contact` is complete.
+version; `info.contact` is complete. `POST /aanvragen` declares the Excel intake form as a
+second request media type.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from vangnet.claim import Claim
+from vangnet.excel import XLSX_MEDIA_TYPE
 from vangnet.service.problems import PROBLEM_JSON, ProblemOut
 from vangnet.service.schemas import REQUEST_BODIES
 from vangnet.service.schemas_besluit import REQUEST_BODIES as BESLUIT_BODIES
@@ -91,6 +93,12 @@ def build_openapi(app: FastAPI, public_url: str) -> dict[str, Any]:
         _collapse_nullable_formats(schema)
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
+    # POST /aanvragen takes the Excel intake form too (vangnet.service.intake)
+    submit = doc.get("paths", {}).get("/aanvragen", {}).get("post")
+    if submit is not None:
+        submit["requestBody"]["content"][XLSX_MEDIA_TYPE] = {
+            "schema": {"type": "string", "format": "binary"}
+        }
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Probleem"}}}
     for path in doc.get("paths", {}).values():
         for operation in path.values():

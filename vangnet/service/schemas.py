@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from vangnet.decision import Decision, Outcome
 from vangnet.service.lifecycle import Status
+from vangnet.service.schemas_besluit import Link
+from vangnet.service.schemas_besluit import Outcome as BesluitOutcome
 
 __all__ = [
     "REQUEST_BODIES",
@@ -22,6 +24,7 @@ __all__ = [
     "AanvraagSamenvatting",
     "AanvullingsverzoekIn",
     "Advies",
+    "BesluitSamenvatting",
     "IngediendeAanvraag",
     "Statusovergang",
     "ToelichtingIn",
@@ -74,6 +77,19 @@ class Advies(BaseModel):
     decision: Decision
 
 
+class BesluitSamenvatting(BaseModel):
+    """A besluit on the claim, in the claim's list; the whole envelope is at `href`."""
+
+    id: str
+    href: str = Field(description="Het besluit met zijn advies, motivering en brief")
+    number: int = Field(description="Het volgnummer van het besluit op deze aanvraag, vanaf 1")
+    kind: Literal["besluit", "correctie", "beslissing_op_bezwaar"]
+    outcome: BesluitOutcome
+    amount_eur: Decimal = Field(description="Het toegekende bedrag in euro's incl. btw")
+    decided_at: datetime
+    replaces: Link | None = Field(description="Het eerdere besluit waarvoor dit in de plaats kwam")
+
+
 class Statusovergang(BaseModel):
     """One step in the claim's history."""
 
@@ -85,7 +101,8 @@ class Statusovergang(BaseModel):
 
 
 class IngediendeAanvraag(AanvraagSamenvatting):
-    """A submitted claim: the current version, every advice (newest first), its history."""
+    """A submitted claim: the current version, every advice (newest first), its besluiten
+    and its history."""
 
     allowed_transitions: list[str] = Field(
         description="De overgangen die nu mogelijk zijn, als naam van hun bron"
@@ -93,6 +110,12 @@ class IngediendeAanvraag(AanvraagSamenvatting):
     claim_sha256: str
     claim: ClaimJson
     advices: list[Advies]
+    besluiten: list[BesluitSamenvatting] = Field(
+        description=(
+            "De besluiten over de aanvraag in volgorde (oudste eerst); het laatste is het"
+            " geldende. Een correctie of beslissing op bezwaar vervangt het vorige"
+        )
+    )
     history: list[Statusovergang]
 
 

@@ -92,6 +92,19 @@ class Brief(BaseModel):
     sha256: str = Field(description="De SHA-256 van de opgeslagen PDF")
 
 
+class BijlageVermelding(BaseModel):
+    """An attachment the besluit rests on, as the besluit lists it. The nulls only for an id
+    in a besluit stored before bijlagen existed (when ids were checked for their shape only)."""
+
+    id: str
+    href: str | None = Field(description="De bijlage zelf (de bytes)")
+    soort: (
+        Literal["offerte", "factuur", "dreigingsinschatting", "beveiligingsadvies", "overig"] | None
+    )
+    media_type: Literal["application/pdf", "image/png", "image/jpeg"] | None
+    sha256: str | None = Field(description="De SHA-256 van de bytes, hexadecimaal")
+
+
 class AdviesOut(BaseModel):
     """The advice the besluit rests on: the v1 decision, unchanged."""
 
@@ -123,7 +136,9 @@ class BesluitOut(BaseModel):
     amount_eur: Decimal
     differs_from_advice: bool = Field(description="Uitkomst of bedrag wijkt af van het advies")
     motivation: str | None
-    attachments: list[str]
+    attachments: list[BijlageVermelding] = Field(
+        description="De bijlagen waarop het besluit rust, met hun soort en SHA-256"
+    )
     decided_by: str = Field(description="Het pseudoniem van de beoordelaar (tijdelijk)")
     decided_at: datetime
     replaces: Link | None = Field(description="Het eerdere besluit waarvoor dit in de plaats kwam")

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, RowMapping, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -258,7 +258,8 @@ class Store:
     # --- reading ------------------------------------------------------------------------------
 
     def get(self, aanvraag_id: str, *, owner: str | None = None) -> dict[str, Any]:
-        """The claim with its current version, every advice (newest first) and its history."""
+        """The claim with its current version, every advice (newest first), its besluiten (in
+        their order; the last is the one in force) and its history."""
         with self._read() as session, session.begin():
             return self._representation(session, self._load(session, aanvraag_id, owner))
 
@@ -688,6 +689,9 @@ class Store:
             .where(Statusovergang.aanvraag_id == a.id)
             .order_by(Statusovergang.id)
         ).all()
+        # the besluiten in their order, without their letters
+        in_order = select(*_BESLUIT_SUMMARY).where(Besluit.aanvraag_id == a.id)
+        besluiten = session.execute(in_order.order_by(Besluit.number)).mappings().all()
         return {
             **self._summary(a),
             "allowed_transitions": allowed_transitions(a.status),
@@ -701,6 +705,7 @@ class Store:
                 }
                 for x in advices
             ],
+            "besluiten": [_besluit_summary(b) for b in besluiten],
             "history": [
                 {
                     "from_status": h.from_status,
@@ -718,6 +723,31 @@ class Store:
 
 def _link(collection: str, id_: str) -> dict[str, str]:
     return {"id": id_, "href": f"/v1/{collection}/{id_}"}
+
+
+_BESLUIT_SUMMARY = (
+    Besluit.id,
+    Besluit.number,
+    Besluit.kind,
+    Besluit.outcome,
+    Besluit.amount_cents,
+    Besluit.decided_at,
+    Besluit.replaces_id,
+)
+
+
+def _besluit_summary(b: RowMapping) -> dict[str, Any]:
+    """A besluit in its claim's list, from the columns of `_BESLUIT_SUMMARY`."""
+    return {
+        "id": b["id"],
+        "href": f"/v1/besluiten/{b['id']}",
+        "number": b["number"],
+        "kind": b["kind"],
+        "outcome": b["outcome"],
+        "amount_eur": _euros(b["amount_cents"]),
+        "decided_at": _timestamp(b["decided_at"]),
+        "replaces": None if b["replaces_id"] is None else _link("besluiten", b["replaces_id"]),
+    }
 
 
 def _bezwaar_representation(x: Bezwaar) -> dict[str, Any]:

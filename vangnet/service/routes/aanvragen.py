@@ -196,7 +196,8 @@ def get_aanvragen(
     responses=_NOT_FOUND,
 )
 def get_aanvraag(store: StoreDep, aanvraag_id: AanvraagId) -> Response:
-    """De aanvraag met status, huidige versie, elk advies (nieuwste eerst) en geschiedenis."""
+    """De aanvraag met status, huidige versie, elk advies (nieuwste eerst), haar besluiten en
+    geschiedenis."""
     with _problems(aanvraag_id):
         return _json(store.get(aanvraag_id))
 

@@ -12,51 +12,43 @@ a resource of the besluit it replaces:
     GET  /v1/besluiten/{besluitId}/brief                     the letter, by `Accept`
 
 Only the current besluit (one that nothing replaces) can be replaced or objected to; a second
-replacement of the same besluit is 409. The letter context is made in an engine worker and the
-PDF in a thread (`vangnet.service.brief`); both are stored with the besluit. Until accounts
-exist, the assessor is a pseudonym in the request body (`assessor`, temporary).
+replacement of the same besluit is 409. The routes stay thin: checking a besluit, making its
+letter (the context in an engine worker, the PDF in a thread) and storing it is
+`vangnet.service.deciding`, which the demo seeder uses too. Until accounts exist, the assessor
+is a pseudonym in the request body (`assessor`, temporary).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from vangnet.claim import IsoDate, Money, decode_json
-from vangnet.exceptions import Problem
 from vangnet.jsonout import dumps
 from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat
-from vangnet.money import format_eur
+from vangnet.service import deciding
+from vangnet.service.attachments import Attachments, attachment_problems
 from vangnet.service.body import read_json
-from vangnet.service.brief import letter_date, make_context, render
+from vangnet.service.brief import render
 from vangnet.service.deps import StoreDep, WorkersDep
-from vangnet.service.lifecycle import TRANSITIONS
 from vangnet.service.problems import ApiProblem
-from vangnet.service.schemas_besluit import BesluitIn, BesluitOut, BezwaarIn, BezwaarOut, Outcome
+from vangnet.service.schemas_besluit import BesluitOut, BezwaarOut
 from vangnet.service.store import (
     BesluitConflict,
     Conflict,
     DecisionBasis,
-    NewBesluit,
     NotFound,
     Store,
     TransitionRefused,
-    cents,
 )
 from vangnet.workers import EngineWorkers
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["besluiten"])
-
-M = TypeVar("M", bound=BaseModel)
 
 AanvraagId = Annotated[
     str, Path(alias="aanvraagId", description="De id die vangnet bij het indienen gaf")
@@ -68,23 +60,6 @@ _LETTER_TYPES: dict[str, LetterFormat] = {
     "application/pdf": "pdf",
     "text/html": "html",
     MEDIA_TYPES["docx"]: "docx",
-}
-_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
-_AMOUNT: TypeAdapter[Decimal] = TypeAdapter(Money)
-_DATE: TypeAdapter[date] = TypeAdapter(IsoDate)
-
-_MESSAGES = {
-    "missing": "is verplicht maar ontbreekt",
-    "extra_forbidden": "is geen veld van dit verzoek; verwijder dit veld",
-    "model_type": "moet een object zijn (tussen accolades {{ }})",
-    "dict_type": "moet een object zijn (tussen accolades {{ }})",
-    "string_type": "moet tekst zijn",
-    "string_too_long": "mag hoogstens {max_length} tekens bevatten",
-    "string_too_short": "mag niet leeg zijn",
-    "literal_error": "moet een van deze waarden zijn: {expected}",
-    "string_pattern_mismatch": "heeft niet de juiste vorm ({pattern})",
-    "list_type": "moet een lijst zijn",
-    "too_long": "mag hoogstens {max_length} elementen hebben",
 }
 
 
@@ -121,6 +96,34 @@ def _created(body: dict[str, Any]) -> Response:
     return _json(body, 201, {"Location": body["href"]})
 
 
+# --- attachments: a besluit rests only on attachments of its own claim ------------------------
+
+
+def _listed(store: Store, envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with each attachment listed: its id, soort, media type and sha256."""
+    return {**envelope, "attachments": Attachments(store.engine).describe(envelope["attachments"])}
+
+
+async def _refuse_foreign_attachments(
+    store: Store, data: Any, kind: str, basis: DecisionBasis
+) -> None:
+    """400 when `attachments` names an id that is not an attachment of the claim (or one id
+    twice), listing every other problem of the body with it. Attachments are never deleted,
+    so what is checked here still holds when the besluit is stored."""
+    known = await run_in_threadpool(Attachments(store.engine).ids_of, basis.aanvraag_id)
+    problems = attachment_problems(data, known)
+    if not problems:
+        return
+    try:
+        deciding.check_besluit(data, kind, basis)
+    except ApiProblem as exc:
+        fields = {p.field for p in exc.problems or []}
+        problems = [*(exc.problems or []), *(p for p in problems if p.field not in fields)]
+    count = len(problems)
+    text = f"Het verzoek is ongeldig: {count} {'probleem' if count == 1 else 'problemen'}."
+    raise ApiProblem(400, text, code="ongeldig_verzoek", problems=problems)
+
+
 @contextmanager
 def _problems(what: str, id_: str) -> Iterator[None]:
     """The store's refusals as problems."""
@@ -149,145 +152,7 @@ def _problems(what: str, id_: str) -> Iterator[None]:
         raise ApiProblem(409, exc.detail, code=exc.code) from None
 
 
-# --- reading a request body ------------------------------------------------------------------
-
-
-def _validation_problems(exc: ValidationError) -> list[Problem]:
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in error["loc"]) or "(verzoek)"
-        known = _MESSAGES.get(error["type"])
-        # vangnet's own errors (money, dates) carry their Dutch message
-        text = (
-            error["msg"]
-            if known is None and error["type"].startswith(("money", "date"))
-            else (known or "heeft een ongeldige waarde")
-        )
-        shown = None if error["type"] == "missing" else str(error.get("input"))[:80]
-        problems.append(Problem(loc, shown, text.format(**(error.get("ctx") or {}))))
-    return problems
-
-
-def _parse(model: type[M], data: Any) -> tuple[M | None, list[Problem]]:
-    try:
-        return model.model_validate({} if data is None else data), []
-    except ValidationError as exc:
-        return None, _validation_problems(exc)
-
-
-def _field(adapter: TypeAdapter[Any], data: Any, key: str) -> Any:
-    """One field's value when it is valid on its own, else None."""
-    if not isinstance(data, dict) or key not in data:
-        return None
-    try:
-        return adapter.validate_python(data[key])
-    except ValidationError:
-        return None
-
-
-def _refuse(problems: list[Problem]) -> ApiProblem:
-    count = len(problems)
-    text = f"Het verzoek is ongeldig: {count} {'probleem' if count == 1 else 'problemen'}."
-    return ApiProblem(400, text, code="ongeldig_verzoek", problems=problems)
-
-
-def _besluit_problems(data: Any, kind: str, basis: DecisionBasis) -> list[Problem]:
-    """What is wrong with a besluit given the advice: the amount must fit the outcome, and a
-    besluit that differs from the advice (and every replacement) needs a motivation."""
-    outcome = _field(_OUTCOME, data, "outcome")
-    amount = _field(_AMOUNT, data, "amount_eur")
-    claimed = Decimal(decode_json(basis.decision_json)["claimed_total_eur"])
-    problems = []
-    if outcome is not None and amount is not None:
-        rule = {
-            "afwijzen": (amount == 0, "moet 0,00 zijn bij afwijzen"),
-            "toekennen": (
-                amount == claimed,
-                f"moet bij toekennen het gevraagde totaal zijn ({format_eur(claimed)})",
-            ),
-            "gedeeltelijk": (
-                0 < amount < claimed,
-                "moet bij gedeeltelijk meer dan 0 en minder dan het gevraagde totaal"
-                f" ({format_eur(claimed)}) zijn",
-            ),
-        }[outcome]
-        if not rule[0]:
-            problems.append(Problem("amount_eur", str(amount), rule[1]))
-    motivation = data.get("motivation") if isinstance(data, dict) else None
-    if not (isinstance(motivation, str) and motivation.strip()):
-        differs = (outcome is not None and outcome != basis.advice_outcome) or (
-            amount is not None and cents(amount) != basis.advice_eligible_cents
-        )
-        advice = f"{basis.advice_outcome}, {format_eur(Decimal(basis.advice_eligible_cents) / 100)}"
-        if kind != "besluit":
-            problems.append(
-                Problem(
-                    "motivation",
-                    None,
-                    "is verplicht bij een correctie en bij een beslissing op bezwaar",
-                )
-            )
-        elif differs:
-            problems.append(
-                Problem(
-                    "motivation",
-                    None,
-                    f"is verplicht: het besluit wijkt af van het advies ({advice})",
-                )
-            )
-    return problems
-
-
-def _checked(data: Any, kind: str, basis: DecisionBasis) -> BesluitIn:
-    body, problems = _parse(BesluitIn, data)
-    fields = {p.field for p in problems}
-    problems += [p for p in _besluit_problems(data, kind, basis) if p.field not in fields]
-    if problems or body is None:
-        raise _refuse(problems)
-    return body
-
-
-# --- making a besluit ------------------------------------------------------------------------
-
-
-async def _make(
-    workers: EngineWorkers, basis: DecisionBasis, body: BesluitIn, kind: str
-) -> NewBesluit:
-    """The besluit with its letter: the context in an engine worker, the PDF in a thread."""
-    now = datetime.now(UTC)
-    day = letter_date(now)
-    assessor = {
-        "kind": kind,
-        "outcome": body.outcome,
-        "amount_eur": body.amount_eur,
-        "motivation": body.motivation,
-        "number": basis.next_number,
-        "replaces": (
-            None
-            if basis.replaces_number is None or basis.replaces_date is None
-            else [basis.replaces_number, basis.replaces_date.isoformat()]
-        ),
-        "objection_received": (
-            None if basis.objection_received is None else basis.objection_received.isoformat()
-        ),
-    }
-    context = await make_context(workers, basis.claim_json, basis.decision_json, assessor, day)
-    pdf = await render(context, "pdf")
-    return NewBesluit(
-        kind=kind,
-        advies_id=basis.advies_id,
-        outcome=body.outcome,
-        amount_cents=cents(body.amount_eur),
-        motivation=body.motivation,
-        attachments=list(body.attachments),
-        decided_by=body.assessor,
-        decided_at=now,
-        number=basis.next_number,
-        letter_date=day,
-        letter_context=context,
-        letter_pdf=pdf,
-        replaces_id=basis.replaces_id,
-    )
+# --- deciding: the work is in vangnet.service.deciding, shared with the demo seeder -----
 
 
 @router.post(
@@ -306,14 +171,9 @@ async def post_besluit(
     data = await read_json(request, optional=True)
     with _problems("aanvraag", aanvraag_id):
         basis = await run_in_threadpool(store.decision_basis, aanvraag_id)
-        body = _checked(data, "besluit", basis)
-        if basis.status not in TRANSITIONS["besluit"].sources:
-            raise TransitionRefused(basis.status, "besluit")
-        new = await _make(workers, basis, body, "besluit")
-        stored = await run_in_threadpool(
-            lambda: store.decide(aanvraag_id, new, expected_lock=basis.lock_version)
-        )
-    return _created(stored)
+        await _refuse_foreign_attachments(store, data, "besluit", basis)
+        stored = await deciding.decide(store, workers, aanvraag_id, data)
+    return _created(await run_in_threadpool(_listed, store, stored))
 
 
 async def _replace(
@@ -322,16 +182,9 @@ async def _replace(
     data = await read_json(request, optional=True)
     with _problems("besluit", besluit_id):
         basis = await run_in_threadpool(store.replacement_basis, besluit_id)
-        body = _checked(data, kind, basis)
-        if kind == "beslissing_op_bezwaar" and basis.objection_received is None:
-            raise BesluitConflict(
-                "Tegen dit besluit is geen bezwaar geregistreerd; registreer het bezwaar eerst"
-                f" (POST /v1/besluiten/{besluit_id}/bezwaren).",
-                "geen_bezwaar",
-            )
-        new = await _make(workers, basis, body, kind)
-        stored = await run_in_threadpool(store.replace, new)
-    return _created(stored)
+        await _refuse_foreign_attachments(store, data, kind, basis)
+        stored = await deciding.replace(store, workers, besluit_id, kind, data)
+    return _created(await run_in_threadpool(_listed, store, stored))
 
 
 @router.post(
@@ -379,22 +232,7 @@ async def post_bezwaar(request: Request, store: StoreDep, besluit_id: BesluitId)
     """Registreer een bezwaar tegen het geldende besluit: wanneer het binnenkwam, geen tekst."""
     data = await read_json(request, optional=True)
     with _problems("besluit", besluit_id):
-        basis = await run_in_threadpool(store.replacement_basis, besluit_id)
-        body, problems = _parse(BezwaarIn, data)
-        received = _field(_DATE, data, "received_on")
-        decided = basis.replaces_date
-        if received is not None and decided is not None and received < decided:
-            text = f"mag niet voor de datum van het besluit liggen ({decided.isoformat()})"
-            problems.append(Problem("received_on", received.isoformat(), text))
-        if received is not None and received > letter_date(datetime.now(UTC)):
-            problems.append(Problem("received_on", received.isoformat(), "ligt in de toekomst"))
-        if problems or body is None:
-            raise _refuse(problems)
-        stored = await run_in_threadpool(
-            lambda: store.register_bezwaar(
-                besluit_id, received_on=body.received_on, registered_by=body.assessor
-            )
-        )
+        stored = await deciding.register_bezwaar(store, besluit_id, data)
     return _json(stored, 201)
 
 
@@ -411,7 +249,7 @@ async def post_bezwaar(request: Request, store: StoreDep, besluit_id: BesluitId)
 def get_besluit(store: StoreDep, besluit_id: BesluitId) -> Response:
     """Het besluit met het advies, de uitkomst, de motivering, wie en wanneer, en zijn brief."""
     with _problems("besluit", besluit_id):
-        return _json(store.besluit(besluit_id))
+        return _json(_listed(store, store.besluit(besluit_id)))
 
 
 def _quality(accept: str, media_type: str) -> float:

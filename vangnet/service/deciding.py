@@ -1,0 +1,263 @@
+"""Deciding on a claim: the work behind the besluit resources, shared by the API and the demo.
+
+`decide` makes the first besluit on a claim, `replace` a correction or a decision on an
+objection, `register_bezwaar` registers an objection. Each takes the request body as decoded
+JSON (or what the demo file gives), checks it as the API does (every problem at once, a 400
+`ApiProblem`), makes the letter (its context in an engine worker, the PDF in a thread, see
+`vangnet.service.brief`) and stores the besluit through the store. The store's refusals
+(`NotFound`, `TransitionRefused`, `Conflict`, `BesluitConflict`) pass through unchanged: the
+routes turn them into problems (`routes/besluiten.py`), the demo seeder into `DemoError`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from vangnet.claim import IsoDate, Money, decode_json
+from vangnet.exceptions import Problem
+from vangnet.money import format_eur
+from vangnet.service.brief import letter_date, make_context, render
+from vangnet.service.lifecycle import TRANSITIONS
+from vangnet.service.problems import ApiProblem
+from vangnet.service.schemas_besluit import BesluitIn, BezwaarIn, Outcome
+from vangnet.service.store import (
+    BesluitConflict,
+    DecisionBasis,
+    NewBesluit,
+    Store,
+    TransitionRefused,
+    cents,
+)
+from vangnet.workers import EngineWorkers
+
+__all__ = ["REPLACEMENTS", "check_besluit", "decide", "make_besluit", "register_bezwaar", "replace"]
+
+M = TypeVar("M", bound=BaseModel)
+
+# the kinds of besluit that replace another, by the name of their resource
+# (POST /v1/besluiten/{besluitId}/<name>)
+REPLACEMENTS: dict[str, str] = {
+    "correcties": "correctie",
+    "beslissingen-op-bezwaar": "beslissing_op_bezwaar",
+}
+
+_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
+_AMOUNT: TypeAdapter[Decimal] = TypeAdapter(Money)
+_DATE: TypeAdapter[date] = TypeAdapter(IsoDate)
+
+_MESSAGES = {
+    "missing": "is verplicht maar ontbreekt",
+    "extra_forbidden": "is geen veld van dit verzoek; verwijder dit veld",
+    "model_type": "moet een object zijn (tussen accolades {{ }})",
+    "dict_type": "moet een object zijn (tussen accolades {{ }})",
+    "string_type": "moet tekst zijn",
+    "string_too_long": "mag hoogstens {max_length} tekens bevatten",
+    "string_too_short": "mag niet leeg zijn",
+    "literal_error": "moet een van deze waarden zijn: {expected}",
+    "string_pattern_mismatch": "heeft niet de juiste vorm ({pattern})",
+    "list_type": "moet een lijst zijn",
+    "too_long": "mag hoogstens {max_length} elementen hebben",
+}
+
+
+# --- reading a request body ------------------------------------------------------------------
+
+
+def _validation_problems(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in error["loc"]) or "(verzoek)"
+        known = _MESSAGES.get(error["type"])
+        # vangnet's own errors (money, dates) carry their Dutch message
+        text = (
+            error["msg"]
+            if known is None and error["type"].startswith(("money", "date"))
+            else (known or "heeft een ongeldige waarde")
+        )
+        shown = None if error["type"] == "missing" else str(error.get("input"))[:80]
+        problems.append(Problem(loc, shown, text.format(**(error.get("ctx") or {}))))
+    return problems
+
+
+def _parse(model: type[M], data: Any) -> tuple[M | None, list[Problem]]:
+    try:
+        return model.model_validate({} if data is None else data), []
+    except ValidationError as exc:
+        return None, _validation_problems(exc)
+
+
+def _field(adapter: TypeAdapter[Any], data: Any, key: str) -> Any:
+    """One field's value when it is valid on its own, else None."""
+    if not isinstance(data, dict) or key not in data:
+        return None
+    try:
+        return adapter.validate_python(data[key])
+    except ValidationError:
+        return None
+
+
+def _refuse(problems: list[Problem]) -> ApiProblem:
+    count = len(problems)
+    text = f"Het verzoek is ongeldig: {count} {'probleem' if count == 1 else 'problemen'}."
+    return ApiProblem(400, text, code="ongeldig_verzoek", problems=problems)
+
+
+def _besluit_problems(data: Any, kind: str, basis: DecisionBasis) -> list[Problem]:
+    """What is wrong with a besluit given the advice: the amount must fit the outcome, and a
+    besluit that differs from the advice (and every replacement) needs a motivation."""
+    outcome = _field(_OUTCOME, data, "outcome")
+    amount = _field(_AMOUNT, data, "amount_eur")
+    claimed = Decimal(decode_json(basis.decision_json)["claimed_total_eur"])
+    problems = []
+    if outcome is not None and amount is not None:
+        rule = {
+            "afwijzen": (amount == 0, "moet 0,00 zijn bij afwijzen"),
+            "toekennen": (
+                amount == claimed,
+                f"moet bij toekennen het gevraagde totaal zijn ({format_eur(claimed)})",
+            ),
+            "gedeeltelijk": (
+                0 < amount < claimed,
+                "moet bij gedeeltelijk meer dan 0 en minder dan het gevraagde totaal"
+                f" ({format_eur(claimed)}) zijn",
+            ),
+        }[outcome]
+        if not rule[0]:
+            problems.append(Problem("amount_eur", str(amount), rule[1]))
+    motivation = data.get("motivation") if isinstance(data, dict) else None
+    if not (isinstance(motivation, str) and motivation.strip()):
+        differs = (outcome is not None and outcome != basis.advice_outcome) or (
+            amount is not None and cents(amount) != basis.advice_eligible_cents
+        )
+        advice = f"{basis.advice_outcome}, {format_eur(Decimal(basis.advice_eligible_cents) / 100)}"
+        if kind != "besluit":
+            problems.append(
+                Problem(
+                    "motivation",
+                    None,
+                    "is verplicht bij een correctie en bij een beslissing op bezwaar",
+                )
+            )
+        elif differs:
+            problems.append(
+                Problem(
+                    "motivation",
+                    None,
+                    f"is verplicht: het besluit wijkt af van het advies ({advice})",
+                )
+            )
+    return problems
+
+
+def check_besluit(data: Any, kind: str, basis: DecisionBasis) -> BesluitIn:
+    """The body of a besluit of `kind`, checked against the advice it will rest on; 400
+    listing every problem."""
+    body, problems = _parse(BesluitIn, data)
+    fields = {p.field for p in problems}
+    problems += [p for p in _besluit_problems(data, kind, basis) if p.field not in fields]
+    if problems or body is None:
+        raise _refuse(problems)
+    return body
+
+
+# --- making and storing a besluit ------------------------------------------------------------
+
+
+async def make_besluit(
+    workers: EngineWorkers, basis: DecisionBasis, body: BesluitIn, kind: str
+) -> NewBesluit:
+    """The besluit with its letter: the context in an engine worker, the PDF in a thread."""
+    now = datetime.now(UTC)
+    day = letter_date(now)
+    assessor = {
+        "kind": kind,
+        "outcome": body.outcome,
+        "amount_eur": body.amount_eur,
+        "motivation": body.motivation,
+        "number": basis.next_number,
+        "replaces": (
+            None
+            if basis.replaces_number is None or basis.replaces_date is None
+            else [basis.replaces_number, basis.replaces_date.isoformat()]
+        ),
+        "objection_received": (
+            None if basis.objection_received is None else basis.objection_received.isoformat()
+        ),
+    }
+    context = await make_context(workers, basis.claim_json, basis.decision_json, assessor, day)
+    pdf = await render(context, "pdf")
+    return NewBesluit(
+        kind=kind,
+        advies_id=basis.advies_id,
+        outcome=body.outcome,
+        amount_cents=cents(body.amount_eur),
+        motivation=body.motivation,
+        attachments=list(body.attachments),
+        decided_by=body.assessor,
+        decided_at=now,
+        number=basis.next_number,
+        letter_date=day,
+        letter_context=context,
+        letter_pdf=pdf,
+        replaces_id=basis.replaces_id,
+    )
+
+
+async def decide(
+    store: Store, workers: EngineWorkers, aanvraag_id: str, data: Any
+) -> dict[str, Any]:
+    """The first besluit on claim `aanvraag_id` (POST /v1/aanvragen/{aanvraagId}/besluit): the
+    besluit as stored, the claim moved to `besloten`."""
+    basis = await run_in_threadpool(store.decision_basis, aanvraag_id)
+    body = check_besluit(data, "besluit", basis)
+    if basis.status not in TRANSITIONS["besluit"].sources:
+        raise TransitionRefused(basis.status, "besluit")
+    new = await make_besluit(workers, basis, body, "besluit")
+    return await run_in_threadpool(
+        lambda: store.decide(aanvraag_id, new, expected_lock=basis.lock_version)
+    )
+
+
+async def replace(
+    store: Store, workers: EngineWorkers, besluit_id: str, kind: str, data: Any
+) -> dict[str, Any]:
+    """A besluit of `kind` (`correctie` or `beslissing_op_bezwaar`) that replaces the current
+    besluit `besluit_id`: the new besluit as stored."""
+    if kind not in REPLACEMENTS.values():
+        raise ValueError(f"{kind}: no besluit of this kind replaces another")
+    basis = await run_in_threadpool(store.replacement_basis, besluit_id)
+    body = check_besluit(data, kind, basis)
+    if kind == "beslissing_op_bezwaar" and basis.objection_received is None:
+        raise BesluitConflict(
+            "Tegen dit besluit is geen bezwaar geregistreerd; registreer het bezwaar eerst"
+            f" (POST /v1/besluiten/{besluit_id}/bezwaren).",
+            "geen_bezwaar",
+        )
+    new = await make_besluit(workers, basis, body, kind)
+    return await run_in_threadpool(store.replace, new)
+
+
+async def register_bezwaar(store: Store, besluit_id: str, data: Any) -> dict[str, Any]:
+    """An objection against the current besluit `besluit_id`, registered: received on or after
+    the besluit's date and not in the future (in the Netherlands)."""
+    basis = await run_in_threadpool(store.replacement_basis, besluit_id)
+    body, problems = _parse(BezwaarIn, data)
+    received = _field(_DATE, data, "received_on")
+    decided = basis.replaces_date
+    if received is not None and decided is not None and received < decided:
+        text = f"mag niet voor de datum van het besluit liggen ({decided.isoformat()})"
+        problems.append(Problem("received_on", received.isoformat(), text))
+    if received is not None and received > letter_date(datetime.now(UTC)):
+        problems.append(Problem("received_on", received.isoformat(), "ligt in de toekomst"))
+    if problems or body is None:
+        raise _refuse(problems)
+    return await run_in_threadpool(
+        lambda: store.register_bezwaar(
+            besluit_id, received_on=body.received_on, registered_by=body.assessor
+        )
+    )
