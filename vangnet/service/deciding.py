@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from vangnet.claim import IsoDate, Money, decode_json
 from vangnet.exceptions import Problem
 from vangnet.money import format_eur
+from vangnet.service.attachments import Attachments, attachment_problems
 from vangnet.service.brief import letter_date, make_context, render
 from vangnet.service.lifecycle import TRANSITIONS
 from vangnet.service.problems import ApiProblem
@@ -154,15 +155,27 @@ def _besluit_problems(data: Any, kind: str, basis: DecisionBasis) -> list[Proble
     return problems
 
 
-def check_besluit(data: Any, kind: str, basis: DecisionBasis) -> BesluitIn:
-    """The body of a besluit of `kind`, checked against the advice it will rest on; 400
-    listing every problem."""
+def check_besluit(
+    data: Any, kind: str, basis: DecisionBasis, attachments: set[str] | None = None
+) -> BesluitIn:
+    """The body of a besluit of `kind`, checked against the advice it will rest on and (when
+    given) the claim's attachment ids; 400 listing every problem."""
     body, problems = _parse(BesluitIn, data)
     fields = {p.field for p in problems}
     problems += [p for p in _besluit_problems(data, kind, basis) if p.field not in fields]
+    if attachments is not None:
+        fields = {p.field for p in problems}
+        problems += [p for p in attachment_problems(data, attachments) if p.field not in fields]
     if problems or body is None:
         raise _refuse(problems)
     return body
+
+
+async def _attachment_ids(store: Store, basis: DecisionBasis) -> set[str]:
+    """The ids of the claim's attachments: a besluit rests only on those. Attachments are
+    never deleted, so what is checked here still holds when the besluit is stored."""
+    ids: set[str] = await run_in_threadpool(Attachments(store.engine).ids_of, basis.aanvraag_id)
+    return ids
 
 
 # --- making and storing a besluit ------------------------------------------------------------
@@ -214,7 +227,7 @@ async def decide(
     """The first besluit on claim `aanvraag_id` (POST /v1/aanvragen/{aanvraagId}/besluit): the
     besluit as stored, the claim moved to `besloten`."""
     basis = await run_in_threadpool(store.decision_basis, aanvraag_id)
-    body = check_besluit(data, "besluit", basis)
+    body = check_besluit(data, "besluit", basis, await _attachment_ids(store, basis))
     if basis.status not in TRANSITIONS["besluit"].sources:
         raise TransitionRefused(basis.status, "besluit")
     new = await make_besluit(workers, basis, body, "besluit")
@@ -231,7 +244,7 @@ async def replace(
     if kind not in REPLACEMENTS.values():
         raise ValueError(f"{kind}: no besluit of this kind replaces another")
     basis = await run_in_threadpool(store.replacement_basis, besluit_id)
-    body = check_besluit(data, kind, basis)
+    body = check_besluit(data, kind, basis, await _attachment_ids(store, basis))
     if kind == "beslissing_op_bezwaar" and basis.objection_received is None:
         raise BesluitConflict(
             "Tegen dit besluit is geen bezwaar geregistreerd; registreer het bezwaar eerst"

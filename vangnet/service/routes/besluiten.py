@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from vangnet.jsonout import dumps
 from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat
 from vangnet.service import deciding
-from vangnet.service.attachments import Attachments, attachment_problems
+from vangnet.service.attachments import Attachments
 from vangnet.service.body import read_json
 from vangnet.service.brief import render
 from vangnet.service.deps import StoreDep, WorkersDep
@@ -39,7 +39,6 @@ from vangnet.service.schemas_besluit import BesluitOut, BezwaarOut
 from vangnet.service.store import (
     BesluitConflict,
     Conflict,
-    DecisionBasis,
     NotFound,
     Store,
     TransitionRefused,
@@ -96,32 +95,12 @@ def _created(body: dict[str, Any]) -> Response:
     return _json(body, 201, {"Location": body["href"]})
 
 
-# --- attachments: a besluit rests only on attachments of its own claim ------------------------
+# --- attachments: a besluit lists the ones it rests on -----------------------------------------
 
 
 def _listed(store: Store, envelope: dict[str, Any]) -> dict[str, Any]:
     """The envelope with each attachment listed: its id, soort, media type and sha256."""
     return {**envelope, "attachments": Attachments(store.engine).describe(envelope["attachments"])}
-
-
-async def _refuse_foreign_attachments(
-    store: Store, data: Any, kind: str, basis: DecisionBasis
-) -> None:
-    """400 when `attachments` names an id that is not an attachment of the claim (or one id
-    twice), listing every other problem of the body with it. Attachments are never deleted,
-    so what is checked here still holds when the besluit is stored."""
-    known = await run_in_threadpool(Attachments(store.engine).ids_of, basis.aanvraag_id)
-    problems = attachment_problems(data, known)
-    if not problems:
-        return
-    try:
-        deciding.check_besluit(data, kind, basis)
-    except ApiProblem as exc:
-        fields = {p.field for p in exc.problems or []}
-        problems = [*(exc.problems or []), *(p for p in problems if p.field not in fields)]
-    count = len(problems)
-    text = f"Het verzoek is ongeldig: {count} {'probleem' if count == 1 else 'problemen'}."
-    raise ApiProblem(400, text, code="ongeldig_verzoek", problems=problems)
 
 
 @contextmanager
@@ -170,8 +149,6 @@ async def post_besluit(
     """Besluit over een aanvraag in behandeling; het besluit en zijn brief liggen daarna vast."""
     data = await read_json(request, optional=True)
     with _problems("aanvraag", aanvraag_id):
-        basis = await run_in_threadpool(store.decision_basis, aanvraag_id)
-        await _refuse_foreign_attachments(store, data, "besluit", basis)
         stored = await deciding.decide(store, workers, aanvraag_id, data)
     return _created(await run_in_threadpool(_listed, store, stored))
 
@@ -181,8 +158,6 @@ async def _replace(
 ) -> Response:
     data = await read_json(request, optional=True)
     with _problems("besluit", besluit_id):
-        basis = await run_in_threadpool(store.replacement_basis, besluit_id)
-        await _refuse_foreign_attachments(store, data, kind, basis)
         stored = await deciding.replace(store, workers, besluit_id, kind, data)
     return _created(await run_in_threadpool(_listed, store, stored))
 
