@@ -53,37 +53,44 @@ def current_decider() -> Any:
     return _decider
 
 
+def _answered(work: Callable[[], tuple[str, Any]]) -> tuple[str, Any]:
+    """Run `work` in a worker and turn our errors into answers the supervisor reads:
+    ("refusal", refusal dict), ("engine_failure", {message}) or ("failure", {message})."""
+    try:
+        return work()
+    except (ClaimError, NoRulesetError) as exc:
+        return "refusal", refusal_for(exc).model_dump()
+    except EngineFailure as exc:
+        return "engine_failure", {"message": str(exc)}
+    except EvaluationError as exc:
+        return "failure", {"message": str(exc)}
+
+
 def decide_in_worker(
     claim: dict[str, Any],
     scheme: str | None = None,
     version: str | None = None,
     force: bool = False,
-) -> tuple[str, dict[str, Any]]:
-    """Run in a worker: ("decision", dict) or ("refusal", dict) or ("failure", {message})."""
-    try:
+) -> tuple[str, Any]:
+    """Run in a worker: ("decision", dict), or a refusal or failure (`_answered`)."""
+
+    def work() -> tuple[str, Any]:
         decision = _decider.decide(_decider.validate(claim), scheme, version, force=force)
-    except (ClaimError, NoRulesetError) as exc:
-        return "refusal", refusal_for(exc).model_dump()
-    except EngineFailure as exc:
-        return "engine_failure", {"message": str(exc)}
-    except EvaluationError as exc:
-        return "failure", {"message": str(exc)}
-    return "decision", decision.as_dict()
+        return "decision", decision.as_dict()
+
+    return _answered(work)
 
 
 def decide_json_in_worker(body: bytes) -> tuple[str, Any]:
     """Run in a worker, from the request's bytes to the decision's: the web process neither
     decodes nor validates nor serialises (each of those is CPU the event loop does not have).
-    ("decision", JSON bytes), ("refusal", dict) or a failure as in `decide_in_worker`."""
-    try:
+    ("decision", JSON bytes), or a refusal or failure (`_answered`)."""
+
+    def work() -> tuple[str, Any]:
         decision = _decider.decide(_decider.validate_json(body))
-    except (ClaimError, NoRulesetError) as exc:
-        return "refusal", refusal_for(exc).model_dump()
-    except EngineFailure as exc:
-        return "engine_failure", {"message": str(exc)}
-    except EvaluationError as exc:
-        return "failure", {"message": str(exc)}
-    return "decision", decision.to_json(indent=None).encode("utf-8")
+        return "decision", decision.to_json(indent=None).encode("utf-8")
+
+    return _answered(work)
 
 
 def export_json_in_worker(body: bytes) -> tuple[str, Any]:
@@ -93,17 +100,13 @@ def export_json_in_worker(body: bytes) -> tuple[str, Any]:
 
     from vangnet.excel import export_calculation
 
-    try:
+    def work() -> tuple[str, Any]:
         evaluation = _decider.evaluate(_decider.validate_json(body))
-    except (ClaimError, NoRulesetError) as exc:
-        return "refusal", refusal_for(exc).model_dump()
-    except EngineFailure as exc:
-        return "engine_failure", {"message": str(exc)}
-    except EvaluationError as exc:
-        return "failure", {"message": str(exc)}
-    out = io.BytesIO()
-    export_calculation(evaluation, out)
-    return "xlsx", out.getvalue()
+        out = io.BytesIO()
+        export_calculation(evaluation, out)
+        return "xlsx", out.getvalue()
+
+    return _answered(work)
 
 
 def _warm() -> int:

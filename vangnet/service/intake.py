@@ -12,9 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from vangnet.claim import Claim, canonical_claim, decode_json
 from vangnet.evaluate import Decider
 from vangnet.excel import XLSX_MEDIA_TYPE, load_forms, read_intake
-from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRulesetError, Problem
+from vangnet.exceptions import ClaimError, EvaluationError, NoRulesetError, Problem
 from vangnet.service.body import media_type, read_body
-from vangnet.service.problems import ApiProblem, refusal_problem
+from vangnet.service.problems import ApiProblem, engine_problem, refusal_problem, worker_refusal
 from vangnet.service.store import Evaluated
 from vangnet.workers import EngineWorkers
 
@@ -78,14 +78,10 @@ async def evaluate(data: Any, claim: Claim, workers: EngineWorkers) -> Evaluated
     """The claim with the engine's advice; a refusal is 400, an engine crash 503."""
     try:
         kind, result = await workers.adecide(data)
-    except EngineFailure as exc:
-        raise ApiProblem(503, str(exc), code="regelengine_uitgevallen") from None
-    except EvaluationError as exc:
-        raise ApiProblem(500, str(exc), code="beoordeling_mislukt") from None
+    except EvaluationError as exc:  # an EngineFailure too
+        raise engine_problem(exc) from None
     if kind == "refusal":
-        error = result["error"]
-        problems = [Problem(p["field"], p["value"], p["message"]) for p in error["problems"]]
-        raise ApiProblem(400, error["message"], code=error["code"], problems=problems)
+        raise worker_refusal(result)
     if result["simulation"]:
         raise _simulation(claim.scheme)
     canonical = canonical_claim(claim)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vangnet.exceptions import ClaimError, NoRulesetError, Problem
+from vangnet.exceptions import ClaimError, EngineFailure, NoRulesetError, Problem
 
 __all__ = [
     "PROBLEM_JSON",
@@ -19,11 +19,13 @@ __all__ = [
     "ProblemDetail",
     "ProblemOut",
     "api_problem_handler",
+    "engine_problem",
     "http_exception_handler",
     "internal_error_handler",
     "problem_response",
     "refusal_problem",
     "validation_exception_handler",
+    "worker_refusal",
 ]
 
 PROBLEM_JSON = "application/problem+json"
@@ -174,3 +176,18 @@ async def validation_exception_handler(request: Request, exc: Exception) -> JSON
 async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:
     """Any unexpected error: a 500 problem that reveals nothing of the error itself."""
     return problem_response(500, "Er ging iets mis in vangnet; probeer het opnieuw.")
+
+
+def engine_problem(exc: Exception) -> ApiProblem:
+    """An engine worker's failure as a problem: 503 when the engine fell over (a fresh process
+    takes over), 500 for any other failed evaluation."""
+    if isinstance(exc, EngineFailure):
+        return ApiProblem(503, str(exc), code="regelengine_uitgevallen")
+    return ApiProblem(500, str(exc), code="beoordeling_mislukt")
+
+
+def worker_refusal(result: dict[str, Any]) -> ApiProblem:
+    """A refusal an engine worker returned, as the 400 problem of the contract."""
+    error = result["error"]
+    problems = [Problem(p["field"], p["value"], p["message"]) for p in error["problems"]]
+    return ApiProblem(400, error["message"], code=error["code"], problems=problems)

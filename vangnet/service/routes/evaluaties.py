@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request, Response
 
 from vangnet.decision import Decision
 from vangnet.excel import XLSX_MEDIA_TYPE
-from vangnet.exceptions import EngineFailure, EvaluationError, Problem
+from vangnet.exceptions import EvaluationError
 from vangnet.service.body import read_body
 from vangnet.service.deps import WorkersDep
-from vangnet.service.problems import ApiProblem
+from vangnet.service.problems import ApiProblem, engine_problem, worker_refusal
 
 __all__ = ["router"]
 
@@ -56,14 +56,10 @@ async def post_evaluatie(request: Request, workers: WorkersDep) -> Response:
     # forwards bytes (a refusal comes back with every problem, as validation gives them)
     try:
         kind, result = await workers.adecide_json(body, xlsx=xlsx)
-    except EngineFailure as exc:
-        raise ApiProblem(503, str(exc), code="regelengine_uitgevallen") from None
-    except EvaluationError as exc:
-        raise ApiProblem(500, str(exc), code="beoordeling_mislukt") from None
+    except EvaluationError as exc:  # an EngineFailure too
+        raise engine_problem(exc) from None
     if kind == "refusal":
-        error = result["error"]
-        problems = [Problem(p["field"], p["value"], p["message"]) for p in error["problems"]]
-        raise ApiProblem(400, error["message"], code=error["code"], problems=problems)
+        raise worker_refusal(result)
     if xlsx:
         headers = {"Content-Disposition": 'attachment; filename="berekening.xlsx"'}
         return Response(result, media_type=XLSX_MEDIA_TYPE, headers=headers)
