@@ -36,6 +36,9 @@ from vangnet.validity import describe_periods
 if TYPE_CHECKING:
     import uvicorn
 
+    from vangnet.claim import Claim
+    from vangnet.evaluate import Decider
+
 __all__ = ["app"]
 
 app = typer.Typer(
@@ -91,6 +94,17 @@ def _read_claim_file(path: Path) -> bytes:
 
 def _refuse(error: ClaimError | NoRulesetError, path: Path) -> NoReturn:
     _fail(refusal_for(error, path.name).to_json(indent=2), code=2)
+
+
+def _decided(claim_file: Path, decide: Callable[[Decider, Claim], T]) -> T:
+    """Validate the claim in `claim_file` and run `decide(decider, claim)`; a refusal exits 2."""
+    from vangnet.evaluate import Decider
+
+    decider = Decider()
+    try:
+        return decide(decider, decider.validate_json(_read_claim_file(claim_file)))
+    except (ClaimError, NoRulesetError) as exc:
+        _refuse(exc, claim_file)
 
 
 # --- calculate --------------------------------------------------------------------------------
@@ -358,16 +372,10 @@ def letter_cmd(
     ),
 ) -> None:
     """Maak de brief bij een aanvraag (een CONCEPT: buiten een besluit van een beoordelaar)."""
-    from vangnet.evaluate import Decider
     from vangnet.letters import render_letter
 
     def run() -> None:
-        decider = Decider()
-        try:
-            claim = decider.validate_json(_read_claim_file(claim_file))
-            evaluation = decider.evaluate(claim)
-        except (ClaimError, NoRulesetError) as exc:
-            _refuse(exc, claim_file)
+        evaluation = _decided(claim_file, lambda decider, claim: decider.evaluate(claim))
         content = render_letter(evaluation, fmt.value, concept=True, letter_date=date.today())
         try:
             output.write_bytes(content)
@@ -610,16 +618,10 @@ def forms_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="Het .xlsx-bestand.")],
 ) -> None:
     """Zet de berekening en het advies van een aanvraag in een Excel-bestand."""
-    from vangnet.evaluate import Decider
     from vangnet.excel import export_calculation
 
     def run() -> None:
-        decider = Decider()
-        try:
-            claim = decider.validate_json(_read_claim_file(claim_file))
-            evaluation = decider.evaluate(claim)
-        except (ClaimError, NoRulesetError) as exc:
-            _refuse(exc, claim_file)
+        evaluation = _decided(claim_file, lambda decider, claim: decider.evaluate(claim))
         try:
             export_calculation(evaluation, output)
         except OSError as exc:
@@ -666,15 +668,11 @@ def counterfactuals_cmd(
 ) -> None:
     """Wat zou de uitkomst verbeteren? De kleinste aantoonbare verandering, nagerekend."""
     from vangnet.counterfactual import counterfactuals
-    from vangnet.evaluate import Decider
 
     def run() -> None:
-        decider = Decider()
-        try:
-            claim = decider.validate_json(_read_claim_file(claim_file))
-            found = counterfactuals(decider, claim, limit=limit)
-        except (ClaimError, NoRulesetError) as exc:
-            _refuse(exc, claim_file)
+        found = _decided(
+            claim_file, lambda decider, claim: counterfactuals(decider, claim, limit=limit)
+        )
         if fmt is DecisionFormat.json:
             sys.stdout.write(dumps([c.as_dict() for c in found], indent=2) + "\n")
         elif not found:
