@@ -1,4 +1,5 @@
-"""Dependencies, declared once: settings, the claim validator, the engine workers, the store."""
+"""Dependencies, declared once (async: a plain `def` dependency would cost a thread hop per
+request): settings, the claim validator, the engine workers, the store."""
 
 from __future__ import annotations
 
@@ -14,23 +15,23 @@ from vangnet.workers import EngineWorkers
 __all__ = ["SettingsDep", "StoreDep", "ValidatorDep", "WorkersDep"]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _validator(request: Request) -> Decider:
+async def _validator(request: Request) -> Decider:
     # validates and chooses versions only; decisions run in the engine workers
     validator: Decider = request.app.state.validator
     return validator
 
 
-def _workers(request: Request) -> EngineWorkers:
+async def _workers(request: Request) -> EngineWorkers:
     workers: EngineWorkers = request.app.state.workers
     return workers
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     store: Store = request.app.state.store
     return store
 

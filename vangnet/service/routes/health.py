@@ -23,7 +23,7 @@ class Gezondheid(BaseModel):
 
 @router.get("/health", summary="Status van de dienst", operation_id="getHealth",
             response_model=Gezondheid)  # fmt: skip
-def get_health(request: Request) -> Gezondheid:
+async def get_health(request: Request) -> Gezondheid:
     """Of de dienst werkt, met de versie; zonder persoonsgegevens."""
     state = request.app.state
     count = sum(len(v) for v in state.validator.rulesets.values())
