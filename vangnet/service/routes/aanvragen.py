@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from vangnet.claim import claim_sha256
 from vangnet.exceptions import Problem
-from vangnet.jsonout import dumps
 from vangnet.service.body import read_model
 from vangnet.service.deps import StoreDep, ValidatorDep, WorkersDep
 from vangnet.service.intake import evaluate, read_claim, refuse_simulation
 from vangnet.service.lifecycle import TRANSITIONS, Status
 from vangnet.service.problems import ApiProblem
+from vangnet.service.responses import json_body, json_response
 from vangnet.service.schemas import (
     AanvraagPagina,
     AanvullingsverzoekIn,
@@ -61,11 +61,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _body(schema: str, *, required: bool = True) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"requestBody": {"required": required, "content": {"application/json": {"schema": ref}}}}
-
-
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     200: {"description": "De aanvraag zoals zij nu is"},
     404: {"description": "Onbekende aanvraag"},
@@ -73,10 +68,6 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "De overgang kan niet vanuit de huidige status, of de aanvraag veranderde"}
 }
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 @contextmanager
@@ -125,7 +116,7 @@ def _problems(aanvraag_id: str | None = None) -> Iterator[None]:
         },
         409: {"description": "De Idempotency-Key hoort bij een andere aanvraag"},
     },
-    openapi_extra=_body("Aanvraag"),
+    openapi_extra=json_body("Aanvraag"),
 )
 async def post_aanvraag(
     request: Request,
@@ -150,7 +141,7 @@ async def post_aanvraag(
 
 
 def _created(body: dict[str, Any]) -> Response:
-    return _json(body, 201, {"Location": body["href"]})
+    return json_response(body, 201, {"Location": body["href"]})
 
 
 def _page_link(page: int, size: int, status: str | None) -> str:
@@ -176,7 +167,7 @@ def get_aanvragen(
     """De ingediende aanvragen, nieuwste eerst, per pagina; filter op status."""
     items, total = store.page(status=status, page=pagina, size=pagina_grootte)
     has_next = pagina * pagina_grootte < total
-    return _json(
+    return json_response(
         {
             "items": items,
             "page": pagina,
@@ -199,13 +190,13 @@ def get_aanvraag(store: StoreDep, aanvraag_id: AanvraagId) -> Response:
     """De aanvraag met status, huidige versie, elk advies (nieuwste eerst), haar besluiten en
     geschiedenis."""
     with _problems(aanvraag_id):
-        return _json(store.get(aanvraag_id))
+        return json_response(store.get(aanvraag_id))
 
 
 async def _transition(store: Store, aanvraag_id: str, name: str, reason: str | None) -> Response:
     with _problems(aanvraag_id):
         body = await run_in_threadpool(lambda: store.transition(aanvraag_id, name, reason=reason))
-    return _json(body)
+    return json_response(body)
 
 
 @router.post(
@@ -214,7 +205,7 @@ async def _transition(store: Store, aanvraag_id: str, name: str, reason: str | N
     operation_id="postInBehandeling",
     response_model=IngediendeAanvraag,
     responses=_NOT_FOUND | _CONFLICT,
-    openapi_extra=_body("Toelichting", required=False),
+    openapi_extra=json_body("Toelichting", required=False),
 )
 async def post_in_behandeling(
     request: Request, store: StoreDep, aanvraag_id: AanvraagId
@@ -230,7 +221,7 @@ async def post_in_behandeling(
     operation_id="postAanvullingsverzoek",
     response_model=IngediendeAanvraag,
     responses=_NOT_FOUND | _CONFLICT,
-    openapi_extra=_body("Aanvullingsverzoek"),
+    openapi_extra=json_body("Aanvullingsverzoek"),
 )
 async def post_aanvullingsverzoek(
     request: Request, store: StoreDep, aanvraag_id: AanvraagId
@@ -246,7 +237,7 @@ async def post_aanvullingsverzoek(
     operation_id="postAanvulling",
     response_model=IngediendeAanvraag,
     responses=_NOT_FOUND | _CONFLICT,
-    openapi_extra=_body("Aanvraag"),
+    openapi_extra=json_body("Aanvraag"),
 )
 async def post_aanvulling(
     request: Request,
@@ -275,7 +266,7 @@ async def post_aanvulling(
                 aanvraag_id, "aanvullingen", evaluated=evaluated, expected_lock=seen.lock_version
             )
         )
-    return _json(body)
+    return json_response(body)
 
 
 def _scheme_problem(given: str, stored: str) -> Problem:
@@ -288,7 +279,7 @@ def _scheme_problem(given: str, stored: str) -> Problem:
     operation_id="postIntrekking",
     response_model=IngediendeAanvraag,
     responses=_NOT_FOUND | _CONFLICT,
-    openapi_extra=_body("Toelichting", required=False),
+    openapi_extra=json_body("Toelichting", required=False),
 )
 async def post_intrekking(request: Request, store: StoreDep, aanvraag_id: AanvraagId) -> Response:
     """Trek een aanvraag in zolang er niet over besloten is."""

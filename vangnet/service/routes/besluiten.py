@@ -27,7 +27,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from vangnet.jsonout import dumps
 from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat
 from vangnet.service import deciding
 from vangnet.service.attachments import Attachments
@@ -35,6 +34,7 @@ from vangnet.service.body import read_json
 from vangnet.service.brief import render
 from vangnet.service.deps import StoreDep, WorkersDep
 from vangnet.service.problems import ApiProblem
+from vangnet.service.responses import json_body, json_response
 from vangnet.service.schemas_besluit import BesluitOut, BezwaarOut
 from vangnet.service.store import (
     BesluitConflict,
@@ -62,11 +62,6 @@ _LETTER_TYPES: dict[str, LetterFormat] = {
 }
 
 
-def _body(schema: str) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{schema}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
-
-
 _CREATED: dict[int | str, dict[str, Any]] = {
     201: {
         "description": "Het besluit is vastgelegd, met zijn brief",
@@ -87,12 +82,8 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
-
-
 def _created(body: dict[str, Any]) -> Response:
-    return _json(body, 201, {"Location": body["href"]})
+    return json_response(body, 201, {"Location": body["href"]})
 
 
 # --- attachments: a besluit lists the ones it rests on -----------------------------------------
@@ -141,7 +132,7 @@ def _problems(what: str, id_: str) -> Iterator[None]:
     operation_id="postBesluit",
     response_model=BesluitOut,
     responses=_CREATED | {404: {"description": "Onbekende aanvraag"}} | _CONFLICT,
-    openapi_extra=_body("Besluit"),
+    openapi_extra=json_body("Besluit"),
 )
 async def post_besluit(
     request: Request, store: StoreDep, workers: WorkersDep, aanvraag_id: AanvraagId
@@ -169,7 +160,7 @@ async def _replace(
     operation_id="postCorrectie",
     response_model=BesluitOut,
     responses=_CREATED | _NOT_FOUND | _CONFLICT,
-    openapi_extra=_body("Besluit"),
+    openapi_extra=json_body("Besluit"),
 )
 async def post_correctie(
     request: Request, store: StoreDep, workers: WorkersDep, besluit_id: BesluitId
@@ -185,7 +176,7 @@ async def post_correctie(
     operation_id="postBeslissingOpBezwaar",
     response_model=BesluitOut,
     responses=_CREATED | _NOT_FOUND | _CONFLICT,
-    openapi_extra=_body("Besluit"),
+    openapi_extra=json_body("Besluit"),
 )
 async def post_beslissing_op_bezwaar(
     request: Request, store: StoreDep, workers: WorkersDep, besluit_id: BesluitId
@@ -201,14 +192,14 @@ async def post_beslissing_op_bezwaar(
     operation_id="postBezwaar",
     response_model=BezwaarOut,
     responses={201: {"description": "Het bezwaar is geregistreerd"}} | _NOT_FOUND | _CONFLICT,
-    openapi_extra=_body("Bezwaar"),
+    openapi_extra=json_body("Bezwaar"),
 )
 async def post_bezwaar(request: Request, store: StoreDep, besluit_id: BesluitId) -> Response:
     """Registreer een bezwaar tegen het geldende besluit: wanneer het binnenkwam, geen tekst."""
     data = await read_json(request, optional=True)
     with _problems("besluit", besluit_id):
         stored = await deciding.register_bezwaar(store, besluit_id, data)
-    return _json(stored, 201)
+    return json_response(stored, 201)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -224,7 +215,7 @@ async def post_bezwaar(request: Request, store: StoreDep, besluit_id: BesluitId)
 def get_besluit(store: StoreDep, besluit_id: BesluitId) -> Response:
     """Het besluit met het advies, de uitkomst, de motivering, wie en wanneer, en zijn brief."""
     with _problems("besluit", besluit_id):
-        return _json(_listed(store, store.besluit(besluit_id)))
+        return json_response(_listed(store, store.besluit(besluit_id)))
 
 
 def _quality(accept: str, media_type: str) -> float:

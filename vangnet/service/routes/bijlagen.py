@@ -25,7 +25,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from vangnet.jsonout import dumps
 from vangnet.service.attachments import (
     MAGIC,
     MAGIC_LENGTH,
@@ -42,6 +41,7 @@ from vangnet.service.attachments import (
 from vangnet.service.body import media_type
 from vangnet.service.deps import StoreDep
 from vangnet.service.problems import ApiProblem
+from vangnet.service.responses import json_response
 from vangnet.service.schemas_besluit import Link
 from vangnet.service.store import NotFound
 
@@ -109,10 +109,6 @@ _UPLOADED: dict[int | str, dict[str, Any]] = {
         )
     },
 }
-
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
 
 
 @contextmanager
@@ -205,7 +201,7 @@ async def post_bijlage(
         await run_in_threadpool(attachments.check_open, aanvraag_id)
         upload = await _receive(request, declared)
         stored, created = await run_in_threadpool(attachments.add, aanvraag_id, soort, upload)
-    return _json(stored, 201 if created else 200, {"Location": stored["href"]})
+    return json_response(stored, 201 if created else 200, {"Location": stored["href"]})
 
 
 @router.get(
@@ -218,7 +214,7 @@ async def post_bijlage(
 def get_bijlagen(store: StoreDep, aanvraag_id: AanvraagId) -> Response:
     """De bijlagen van een aanvraag: soort, mediatype, grootte, SHA-256 en wanneer."""
     with _problems("aanvraag", aanvraag_id):
-        return _json(Attachments(store.engine).of_aanvraag(aanvraag_id))
+        return json_response(Attachments(store.engine).of_aanvraag(aanvraag_id))
 
 
 @router.get(
