@@ -684,5 +684,18 @@ def counterfactuals_cmd(
     _guard(run)
 
 
+# --- the command groups that live in their own modules -------------------------------------
+# Each module has `register(app, demo=..., rules=...)`: it adds its commands and imports what it
+# needs lazily, so that `vangnet evaluate` does not pay for the service's imports.
+def _register_modules() -> None:
+    from vangnet import cli_audit, cli_records, cli_replay, cli_users
+
+    for module in (cli_users, cli_audit, cli_records, cli_replay):
+        module.register(app, demo=demo_app, rules=rules_app)
+
+
+_register_modules()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -129,7 +129,7 @@ def test_migrations_go_down_and_up_again_and_run_once_at_a_time(engine: Engine) 
         migrate(engine)
     assert _differences(engine) == []
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
 
 
 def test_migrate_takes_a_url_and_makes_the_data_directory(tmp_path: Path) -> None:

@@ -15,6 +15,10 @@
         └── bezwaar     an objection registered against a besluit: who, when, received on;
                         no text (the objection itself stays with the parties)
 
+    organisatie ── account ── sessie, api_token   who works with vangnet (migration 0004)
+    inlogpoging                                    login throttling, by hashed key
+    auditregel                                     the append-only, hash-chained audit log
+
 Money is integer cents, timestamps are UTC. Names, addresses and threat details live only
 inside the claim JSON, never in a column, an index or a log; assessors are pseudonyms. A
 besluit lists the attachments it rests on as their ids (`attachments`, a JSON list). Migrations in
@@ -49,14 +53,23 @@ from sqlalchemy.types import TypeDecorator
 from vangnet.service.lifecycle import STATUSES
 
 __all__ = [
+    "AUDIT_RESULTATEN",
     "BESLUIT_OUTCOMES",
+    "ORGANISATIE_SOORTEN",
+    "ROLLEN",
     "Aanvraag",
     "AanvraagVersie",
+    "Account",
     "Advies",
+    "ApiToken",
+    "Auditregel",
     "Base",
     "Besluit",
     "Bezwaar",
     "Bijlage",
+    "Inlogpoging",
+    "Organisatie",
+    "Sessie",
     "Statusovergang",
     "UtcDateTime",
 ]
@@ -106,8 +119,11 @@ class Aanvraag(Base):
     __tablename__ = "aanvraag"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, opaque
-    # the organisation that submitted it; filled in once accounts exist
+    # the organisation that submitted it (an `organisatie` id, set by the server from the
+    # submitting account, never from the body); NULL only for claims stored before accounts
     owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # the organisation whose assessors decide it: follows the ruleset's `deciding_body`
+    decider_id: Mapped[str | None] = mapped_column(String(16), index=True)
     claim_id: Mapped[str] = mapped_column(String(64), index=True)
     scheme: Mapped[str] = mapped_column(String(64))
     reference_date: Mapped[date] = mapped_column(Date)
@@ -121,6 +137,8 @@ class Aanvraag(Base):
     lock_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
+    # when the claim and everything under it may be purged (`vangnet retention purge`)
+    retain_until: Mapped[date | None] = mapped_column(Date, index=True)
 
     versions: Mapped[list[AanvraagVersie]] = relationship(
         back_populates="aanvraag", lazy="raise", order_by="AanvraagVersie.number"
@@ -303,4 +321,118 @@ class Bijlage(Base):
         CheckConstraint(f"size >= 1 AND size <= {BIJLAGE_MAX_BYTES}", name="size"),
         CheckConstraint("length(content) = size", name="content"),
         CheckConstraint("length(sha256) = 64", name="sha256"),
+    )
+
+
+# --- organisations, accounts, sessions, tokens, login throttling and the audit log ---------
+# (migration 0004). Who may do what is decided in one place (vangnet.service.authz), never here.
+
+ORGANISATIE_SOORTEN = ("gemeente", "provincie", "waterschap", "bzk")
+ROLLEN = ("aanvrager", "beoordelaar", "regelbeheerder", "auditor", "beheerder")
+AUDIT_RESULTATEN = ("gelukt", "geweigerd", "mislukt")
+
+
+class Organisatie(Base):
+    """An organisation that applies or decides: a municipality (its CBS code `GMnnnn`), a
+    province (`PVnn`), a water board (`WSnnnn`), or BZK (`BZK`)."""
+
+    __tablename__ = "organisatie"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    naam: Mapped[str] = mapped_column(String(200))
+    soort: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint(f"soort IN ({_sql_list(ORGANISATIE_SOORTEN)})", name="soort"),
+    )
+
+
+class Account(Base):
+    """A person's account: one organisation, one role. `pseudoniem` is what decisions, the
+    audit log and auditors see; the user name is only for logging in."""
+
+    __tablename__ = "account"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, opaque
+    gebruikersnaam: Mapped[str] = mapped_column(String(100), unique=True)  # lower case
+    organisatie_id: Mapped[str] = mapped_column(ForeignKey("organisatie.id"), index=True)
+    rol: Mapped[str] = mapped_column(String(32))
+    pseudoniem: Mapped[str] = mapped_column(String(64), unique=True)
+    # argon2id (PHC string); NULL: this account cannot log in with a password (API only)
+    wachtwoord_hash: Mapped[str | None] = mapped_column(String(200))
+    actief: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+    __table_args__ = (CheckConstraint(f"rol IN ({_sql_list(ROLLEN)})", name="rol"),)
+
+
+class Sessie(Base):
+    """A web session, server-side: the cookie carries a random token, the database only its
+    sha256. Revocable (`revoked_at`), expiring; the CSRF token belongs to the session."""
+
+    __tablename__ = "sessie"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the cookie token
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """An API bearer token: shown once, stored as its sha256, expiring, revocable."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, opaque
+    account_id: Mapped[str] = mapped_column(ForeignKey("account.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    naam: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class Inlogpoging(Base):
+    """A login attempt, for throttling across workers and restarts: keyed by the sha256 of
+    the user name (and separately of the origin), never the name itself."""
+
+    __tablename__ = "inlogpoging"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sleutel: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    gelukt: Mapped[bool]
+
+
+class Auditregel(Base):
+    """One entry of the audit log: append-only (database triggers refuse UPDATE and DELETE)
+    and hash-chained. The BIO log fields: when (UTC), who (an account id, `anoniem` or
+    `systeem`), what (action and object), the result and the origin; `details` holds
+    parameters and digests, never claim content. `hash` is a keyed hash (HMAC-SHA256, the
+    key lives outside the database, `key_id` names it) over the entry and `prev_hash`."""
+
+    __tablename__ = "auditregel"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    result: Mapped[str] = mapped_column(String(16))
+    origin: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (
+        CheckConstraint(f"result IN ({_sql_list(AUDIT_RESULTATEN)})", name="result"),
+        CheckConstraint("seq >= 1", name="seq"),
     )

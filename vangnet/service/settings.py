@@ -8,11 +8,24 @@ VANGNET_SECRET_KEY    required in production (sessions and tokens sign with it)
 VANGNET_PUBLIC_URL    the https address the API is published under (OpenAPI `servers`)
 VANGNET_ENGINE_WORKERS  engine processes (default 1)
 VANGNET_EVALUATIONS_PER_MINUTE  rate limit per client on POST /v1/evaluaties (default 120)
+VANGNET_DEMO          1: demo mode (the demo accounts exist and `make run` prints them)
+VANGNET_AUDIT_KEY     the key of the audit log's keyed hashes (at least 32 characters);
+                      required in production
+VANGNET_ENCRYPTION_KEYS  the keys for encryption at rest: `ID:BASE64,ID:BASE64`, 32-byte
+                      AES keys, the first encrypts, all decrypt; required in production
+VANGNET_SESSION_HOURS  how long a web session lives without use (default 8)
+VANGNET_TOKEN_DAYS    how long a new API token is valid (default 90)
+VANGNET_RETENTION_YEARS  how long a claim is kept after its last decision or withdrawal
+                      (default: forms/retention.yaml)
+
+Outside production, a missing key is made once and kept in `DATA_DIR/secrets/` (mode 0600), so
+that development and tests need no set-up; `Settings.secret(name)` reads it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +64,30 @@ class Settings:
     public_url: str = "https://localhost:8000"
     engine_workers: int = 1
     evaluations_per_minute: int = 120
+    demo: bool = False
+    audit_key: str = ""
+    encryption_keys: str = ""
+    session_hours: int = 8
+    token_days: int = 90
+    retention_years: int | None = None
+
+    def secret(self, name: str) -> bytes:
+        """A development secret `name` (32 random bytes), made once under the data directory;
+        never used in production, where every key comes from the environment."""
+        if self.env == "production":
+            raise SettingsError(f"{name}: in productie komt elke sleutel uit de omgeving")
+        folder = self.data_dir / "secrets"
+        path = folder / f"{name}.key"
+        if not path.exists():
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it first
+            else:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(secrets.token_bytes(32))
+        return path.read_bytes()
 
     @property
     def sqlite_path(self) -> Path:
@@ -81,6 +118,13 @@ class Settings:
                 "VANGNET_SECRET_KEY ontbreekt of is korter dan 32 tekens; in productie start"
                 " vangnet niet zonder geheime sleutel uit de omgeving"
             )
+        for name in ("VANGNET_AUDIT_KEY", "VANGNET_ENCRYPTION_KEYS"):
+            if env == "production" and not env_vars.get(name):
+                raise SettingsError(f"{name} ontbreekt; in productie start vangnet niet zonder")
+        audit_key = env_vars.get("VANGNET_AUDIT_KEY", "")
+        if audit_key and len(audit_key) < 32:
+            raise SettingsError("VANGNET_AUDIT_KEY: moet minstens 32 tekens lang zijn")
+        retention = env_vars.get("VANGNET_RETENTION_YEARS")
         public_url = env_vars.get("VANGNET_PUBLIC_URL", "https://localhost:8000").rstrip("/")
         if not public_url.startswith("https://"):
             raise SettingsError(f"VANGNET_PUBLIC_URL={public_url!r}: moet met https:// beginnen")
@@ -92,4 +136,10 @@ class Settings:
             public_url=public_url,
             engine_workers=positive("VANGNET_ENGINE_WORKERS", 1),
             evaluations_per_minute=positive("VANGNET_EVALUATIONS_PER_MINUTE", 120),
+            demo=env_vars.get("VANGNET_DEMO", "") in ("1", "true", "ja"),
+            audit_key=audit_key,
+            encryption_keys=env_vars.get("VANGNET_ENCRYPTION_KEYS", ""),
+            session_hours=positive("VANGNET_SESSION_HOURS", 8),
+            token_days=positive("VANGNET_TOKEN_DAYS", 90),
+            retention_years=None if retention is None else positive("VANGNET_RETENTION_YEARS", 7),
         )
