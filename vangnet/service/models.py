@@ -18,6 +18,7 @@
     organisatie ── account ── sessie, api_token   who works with vangnet (migration 0004)
     inlogpoging                                    login throttling, by hashed key
     auditregel                                     the append-only, hash-chained audit log
+    regelset_concept                               drafts of rule versions: draft, approve, publish
 
 Money is integer cents, timestamps are UTC. Names, addresses and threat details live only
 inside the claim JSON, never in a column, an index or a log; assessors are pseudonyms. A
@@ -69,6 +70,7 @@ __all__ = [
     "Bijlage",
     "Inlogpoging",
     "Organisatie",
+    "RegelsetConcept",
     "Sessie",
     "Statusovergang",
     "UtcDateTime",
@@ -435,4 +437,41 @@ class Auditregel(Base):
     __table_args__ = (
         CheckConstraint(f"result IN ({_sql_list(AUDIT_RESULTATEN)})", name="result"),
         CheckConstraint("seq >= 1", name="seq"),
+    )
+
+
+CONCEPT_SOORTEN = ("regelset", "catalogus")
+CONCEPT_STATUSSEN = ("concept", "goedgekeurd", "gepubliceerd", "afgewezen")
+
+
+class RegelsetConcept(Base):
+    """A draft of a ruleset or catalogue version on its way to publication: drafted by one
+    regelbeheerder, approved by another, then published (written to `rulesets/` or
+    `calculators/`, its hash pinned in the manifest). The YAML is kept as bytes with its sha256;
+    a published row never changes (a trigger refuses it), and no row is ever deleted."""
+
+    __tablename__ = "regelset_concept"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # uuid4 hex, opaque
+    soort: Mapped[str] = mapped_column(String(16))
+    scheme: Mapped[str] = mapped_column(String(64))  # a ruleset id, or `catalogus`
+    version: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[date] = mapped_column(Date)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    # for the changelog: type of change, affected validity dates, affected files
+    changelog: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str] = mapped_column(ForeignKey("account.id"))
+    created_at: Mapped[datetime]
+    approved_by: Mapped[str | None] = mapped_column(ForeignKey("account.id"))
+    approved_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("soort", "scheme", "version"),
+        CheckConstraint(f"soort IN ({_sql_list(CONCEPT_SOORTEN)})", name="soort"),
+        CheckConstraint(f"status IN ({_sql_list(CONCEPT_STATUSSEN)})", name="status"),
+        # nobody approves their own draft
+        CheckConstraint("approved_by IS NULL OR approved_by <> author_id", name="vier_ogen"),
     )

@@ -25,6 +25,8 @@ depends_on = None
 SOORTEN = "'gemeente', 'provincie', 'waterschap', 'bzk'"
 ROLLEN = "'aanvrager', 'beoordelaar', 'regelbeheerder', 'auditor', 'beheerder'"
 RESULTATEN = "'gelukt', 'geweigerd', 'mislukt'"
+CONCEPT_SOORTEN = "'regelset', 'catalogus'"
+CONCEPT_STATUSSEN = "'concept', 'goedgekeurd', 'gepubliceerd', 'afgewezen'"
 
 
 def _timestamp() -> sa.DateTime:
@@ -135,6 +137,62 @@ def upgrade() -> None:
                 f" BEGIN SELECT RAISE(ABORT, 'auditregel is onveranderlijk: {verb} kan niet');"
                 " END"
             )
+    op.create_table(
+        "regelset_concept",
+        sa.Column("id", sa.String(32), nullable=False),
+        sa.Column("soort", sa.String(16), nullable=False),
+        sa.Column("scheme", sa.String(64), nullable=False),
+        sa.Column("version", sa.String(32), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("changelog", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("author_id", sa.String(32), nullable=False),
+        sa.Column("created_at", _timestamp(), nullable=False),
+        sa.Column("approved_by", sa.String(32), nullable=True),
+        sa.Column("approved_at", _timestamp(), nullable=True),
+        sa.Column("published_at", _timestamp(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_regelset_concept"),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["account.id"], name="fk_regelset_concept_author_id_account"
+        ),
+        sa.ForeignKeyConstraint(
+            ["approved_by"], ["account.id"], name="fk_regelset_concept_approved_by_account"
+        ),
+        sa.UniqueConstraint(
+            "soort", "scheme", "version", name="uq_regelset_concept_soort_scheme_version"
+        ),
+        sa.CheckConstraint(f"soort IN ({CONCEPT_SOORTEN})", name="ck_regelset_concept_soort"),
+        sa.CheckConstraint(f"status IN ({CONCEPT_STATUSSEN})", name="ck_regelset_concept_status"),
+        sa.CheckConstraint(
+            "approved_by IS NULL OR approved_by <> author_id", name="ck_regelset_concept_vier_ogen"
+        ),
+    )
+    # a published version never changes, and no draft is ever deleted
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION vangnet_gepubliceerd() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN"
+            " IF TG_OP = 'DELETE' OR OLD.status = 'gepubliceerd' THEN"
+            "  RAISE EXCEPTION '%: gepubliceerd of verwijderen kan niet', TG_TABLE_NAME;"
+            " END IF;"
+            " RETURN NEW; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER regelset_concept_vast BEFORE UPDATE OR DELETE ON regelset_concept"
+            " FOR EACH ROW EXECUTE FUNCTION vangnet_gepubliceerd()"
+        )
+    else:
+        op.execute(
+            "CREATE TRIGGER regelset_concept_geen_update BEFORE UPDATE ON regelset_concept"
+            " WHEN OLD.status = 'gepubliceerd' BEGIN"
+            " SELECT RAISE(ABORT, 'regelset_concept is gepubliceerd: UPDATE kan niet'); END"
+        )
+        op.execute(
+            "CREATE TRIGGER regelset_concept_geen_delete BEFORE DELETE ON regelset_concept BEGIN"
+            " SELECT RAISE(ABORT, 'regelset_concept is onveranderlijk: DELETE kan niet'); END"
+        )
     # plain ADD COLUMN (no table rebuild on SQLite)
     op.add_column("aanvraag", sa.Column("decider_id", sa.String(16), nullable=True))
     op.add_column("aanvraag", sa.Column("retain_until", sa.Date(), nullable=True))
@@ -148,5 +206,10 @@ def downgrade() -> None:
     # plain DROP COLUMN (SQLite 3.35+; no table rebuild, which would lose the expression index)
     op.execute("ALTER TABLE aanvraag DROP COLUMN retain_until")
     op.execute("ALTER TABLE aanvraag DROP COLUMN decider_id")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TABLE regelset_concept")
+        op.execute("DROP FUNCTION vangnet_gepubliceerd()")
+    else:
+        op.drop_table("regelset_concept")
     for table in ("auditregel", "inlogpoging", "api_token", "sessie", "account", "organisatie"):
         op.drop_table(table)
