@@ -688,9 +688,9 @@ def counterfactuals_cmd(
 # Each module has `register(app, demo=..., rules=...)`: it adds its commands and imports what it
 # needs lazily, so that `vangnet evaluate` does not pay for the service's imports.
 def _register_modules() -> None:
-    from vangnet import cli_audit, cli_records, cli_replay, cli_users
+    from vangnet import cli_audit, cli_publish, cli_records, cli_replay, cli_users
 
-    for module in (cli_users, cli_audit, cli_records, cli_replay):
+    for module in (cli_users, cli_audit, cli_records, cli_replay, cli_publish):
         module.register(app, demo=demo_app, rules=rules_app)
 
 
