@@ -7,7 +7,9 @@ beveiligingsadvies, overig). Stored: the bytes, the media type, the size, the sh
 and when (UTC). Not stored: the original file name (names of files tend to carry the names and
 addresses of the people they concern, who are threatened) or anything else from the upload; a
 download is named `bijlage-<id>.<ext>`. The bytes themselves are kept exactly as sent: they are
-evidence, and their sha256 is what a besluit rests on.
+evidence, and their sha256 is what a besluit rests on. They are encrypted at rest (AES-256-GCM,
+`vangnet.service.crypto.EncryptedBytes`): the column holds the envelope, the sha256 and the
+size are those of the bytes as sent, and reading gives those bytes back.
 
 **Where the bytes live: in the database**, in the bijlage's own row (`content`; bytea on
 PostgreSQL, a BLOB on SQLite), not as files under VANGNET_DATA_DIR. Because:
@@ -24,8 +26,10 @@ read whole (10 MB at most). Files named by their sha256 would need a write to a 
 file, fsync, rename and fsync of the directory before the commit, plus a sweeper for files
 whose commit never came.
 
-A bijlage is immutable (a database trigger refuses UPDATE and DELETE, migration 0003), and the
-same bytes are kept once per claim: uploading them again returns the bijlage that has them.
+A bijlage is immutable (a database trigger refuses UPDATE and DELETE, migration 0003; since
+0005 only re-encryption under a new key and the retention purge of a claim that is due get
+through, see `vangnet.service.crypto.permit`), and the same bytes are kept once per claim:
+uploading them again returns the bijlage that has them.
 Adding one is refused once the claim is `ingetrokken`; a claim that is `besloten` still takes
 evidence, because a correction or a decision on an objection may rest on new evidence (a
 besluit lists exactly the bijlagen it rests on, by id, so a later bijlage never changes it).
@@ -36,7 +40,7 @@ Nothing here logs: the evidence describes threatened people.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -193,9 +197,17 @@ class Attachments:
         if status in CLOSED:
             raise ClaimClosed(status)
 
-    def add(self, aanvraag_id: str, soort: str, upload: Upload) -> tuple[dict[str, Any], bool]:
+    def add(
+        self,
+        aanvraag_id: str,
+        soort: str,
+        upload: Upload,
+        *,
+        on_stored: Callable[[Session, dict[str, Any]], None] | None = None,
+    ) -> tuple[dict[str, Any], bool]:
         """Store `upload` as a bijlage of the claim, in one transaction: (the bijlage, True),
-        or (the one that already has these bytes, False)."""
+        or (the one that already has these bytes, False). `on_stored` runs in that
+        transaction once a new bijlage is written (its audit-log entry)."""
         try:
             with self._write() as session, session.begin():
                 # the claim's row lock orders this against a withdrawal
@@ -216,7 +228,10 @@ class Attachments:
                     )
                     session.add(bijlage)
                     session.flush()
-                    return _representation(bijlage), True
+                    stored = _representation(bijlage)
+                    if on_stored is not None:
+                        on_stored(session, stored)
+                    return stored, True
         except IntegrityError:
             # the same bytes, uploaded at the same moment by another request: that one won
             with self._read() as session, session.begin():

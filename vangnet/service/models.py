@@ -21,9 +21,12 @@
     regelset_concept                               drafts of rule versions: draft, approve, publish
 
 Money is integer cents, timestamps are UTC. Names, addresses and threat details live only
-inside the claim JSON, never in a column, an index or a log; assessors are pseudonyms. A
-besluit lists the attachments it rests on as their ids (`attachments`, a JSON list). Migrations in
-`vangnet/service/migrations/` create exactly these tables; a test compares the two.
+inside the claim JSON, never in a column, an index or a log; assessors are pseudonyms. The
+claim JSON, the advice, free text, letters and attachments are encrypted at rest
+(`EncryptedBytes`/`EncryptedText`, vangnet.service.crypto, migration 0005); the sha256 columns
+stay hashes over the plaintext. A besluit lists the attachments it rests on as their ids
+(`attachments`, a JSON list). Migrations in `vangnet/service/migrations/` create exactly these
+tables; a test compares the two.
 """
 
 from __future__ import annotations
@@ -44,13 +47,13 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
-    Text,
     UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from vangnet.service.crypto import ENVELOPE_OVERHEAD, EncryptedBytes, EncryptedText
 from vangnet.service.lifecycle import STATUSES
 
 __all__ = [
@@ -172,7 +175,7 @@ class AanvraagVersie(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     aanvraag_id: Mapped[str] = mapped_column(ForeignKey("aanvraag.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    claim_json: Mapped[bytes] = mapped_column(LargeBinary)
+    claim_json: Mapped[bytes] = mapped_column(EncryptedBytes("aanvraag_versie.claim_json"))
     claim_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
@@ -202,7 +205,7 @@ class Advies(Base):
     claim_sha256: Mapped[str] = mapped_column(String(64))
     engine: Mapped[str] = mapped_column(String(200))
     evaluated_at: Mapped[datetime]
-    decision_json: Mapped[bytes] = mapped_column(LargeBinary)
+    decision_json: Mapped[bytes] = mapped_column(EncryptedBytes("advies.decision_json"))
     created_at: Mapped[datetime]
 
     claim_version: Mapped[AanvraagVersie] = relationship(back_populates="advices", lazy="raise")
@@ -219,7 +222,7 @@ class Statusovergang(Base):
     to_status: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime]
     # what the assessor asks for, or why; written by people, shown to the parties only
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(EncryptedText("statusovergang.reason"))
     # the claim version this step brought (submission, supplement)
     claim_version_id: Mapped[int | None] = mapped_column(ForeignKey("aanvraag_versie.id"))
 
@@ -251,7 +254,7 @@ class Besluit(Base):
     outcome: Mapped[str] = mapped_column(String(32))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     # required (by the service) when the outcome or amount differs from the advice
-    motivation: Mapped[str | None] = mapped_column(Text)
+    motivation: Mapped[str | None] = mapped_column(EncryptedText("besluit.motivation"))
     # the ids of the `bijlage` rows it rests on
     attachments: Mapped[list[str]] = mapped_column(JSON)
     # a pseudonym until accounts exist
@@ -260,8 +263,8 @@ class Besluit(Base):
     replaces_id: Mapped[str | None] = mapped_column(ForeignKey("besluit.id"), unique=True)
     # the letter: the context every format is rendered from (JSON), and the PDF, made once
     letter_date: Mapped[date] = mapped_column(Date)
-    letter_context: Mapped[bytes] = mapped_column(LargeBinary)
-    letter_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    letter_context: Mapped[bytes] = mapped_column(EncryptedBytes("besluit.letter_context"))
+    letter_pdf: Mapped[bytes] = mapped_column(EncryptedBytes("besluit.letter_pdf"))
     letter_sha256: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (
@@ -312,7 +315,7 @@ class Bijlage(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     # the bytes themselves, loaded only when asked for (lists never read them)
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    content: Mapped[bytes] = mapped_column(EncryptedBytes("bijlage.content"), deferred=True)
     created_at: Mapped[datetime]
 
     __table_args__ = (
@@ -321,7 +324,9 @@ class Bijlage(Base):
         CheckConstraint(f"soort IN ({_sql_list(BIJLAGE_SOORTEN)})", name="soort"),
         CheckConstraint(f"media_type IN ({_sql_list(BIJLAGE_MEDIA_TYPES)})", name="media_type"),
         CheckConstraint(f"size >= 1 AND size <= {BIJLAGE_MAX_BYTES}", name="size"),
-        CheckConstraint("length(content) = size", name="content"),
+        # the stored bytes are the envelope: the plaintext, a head of at least 17 bytes and
+        # the 16-byte tag (vangnet.service.crypto; migration 0005)
+        CheckConstraint(f"length(content) >= size + {ENVELOPE_OVERHEAD}", name="content"),
         CheckConstraint("length(sha256) = 64", name="sha256"),
     )
 
