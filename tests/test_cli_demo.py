@@ -23,6 +23,7 @@ def _env(data_dir: Path, **extra: str | None) -> dict[str, str | None]:
         "VANGNET_PUBLIC_URL": None,
         "VANGNET_ENGINE_WORKERS": None,
         "VANGNET_DATA_DIR": str(data_dir),
+        "VANGNET_DEMO": "1",
     }
     return base | extra
 

@@ -537,7 +537,9 @@ app.add_typer(demo_app, name="demo")
 
 @demo_app.command("seed")
 def demo_seed() -> None:
-    """Laad de demogegevens (forms/demo/) één keer in de database (instellingen uit VANGNET_*)."""
+    """Laad de demo-accounts en demogegevens (forms/demo/) één keer in de database; alleen in
+    demomodus (VANGNET_DEMO=1), nooit in productie (instellingen uit VANGNET_*). Toont de
+    demo-accounts met hun wachtwoorden en rollen."""
     import os
 
     from vangnet.service.demo import DemoRefused, refuse_production, seed_demo

@@ -4,6 +4,10 @@ Storage tests run on SQLite and on PostgreSQL (`database_url`, parametrised). Po
 the server on 127.0.0.1:5432 (user `postgres`, trust auth): the session creates a database of
 its own and drops it at the end; each test starts with empty tables. When that server is not
 reachable the PostgreSQL tests skip, except in CI (`CI` set), where they fail.
+
+Every route but the pre-check, the rulesets and the health check needs an account: `team`
+makes one per role (tests/service/auth.py); `gm` (an aanvrager of a municipality) and `bzk`
+(a beoordelaar of BZK, which decides `vangnet` claims) are the two most tests need.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from tests.service.auth import Actor, Team
 from vangnet.evaluate import Decider
 from vangnet.service.app import create_app
 from vangnet.service.db import create_db_engine, migrate
@@ -98,3 +103,24 @@ def api(
     settings = Settings(env="test", data_dir=tmp_path / "data", database_url=database_url)
     with TestClient(create_app(settings, workers=workers, validator=validator)) as c:
         yield c
+
+
+# --- signed-in clients (tests/service/auth.py) -------------------------------------------------
+
+
+@pytest.fixture
+def team(api: TestClient) -> Team:
+    """One account per role on the service of `api` (SQLite and PostgreSQL)."""
+    return Team(api)
+
+
+@pytest.fixture
+def gm(team: Team) -> Actor:
+    """An aanvrager of the municipality GM9901."""
+    return team.gemeente
+
+
+@pytest.fixture
+def bzk(team: Team) -> Actor:
+    """A beoordelaar of BZK: decides the `vangnet` claims."""
+    return team.bzk

@@ -1,5 +1,7 @@
 """`/v1/aanvragen`: submitting, reading and every transition of a claim, on SQLite and on
-PostgreSQL (the `api` fixture), the happy paths and the errors."""
+PostgreSQL (the `api` fixture), the happy paths and the errors. The applicant (`gm`, an
+aanvrager of a municipality) submits, supplements and withdraws; BZK's assessor (`bzk`) takes
+claims into treatment, asks for information and decides (the roles themselves: test_authz.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import PUBLIC_SCENARIOS
+from tests.service.auth import Actor, Team
 from vangnet.service.lifecycle import TRANSITIONS
 from vangnet.service.schemas import AanvraagPagina, IngediendeAanvraag
 
@@ -26,8 +29,8 @@ def claim(**changes: Any) -> dict[str, Any]:
     return data
 
 
-def submit(api: TestClient, body: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
-    r = api.post("/v1/aanvragen", json=body or claim(), headers=headers)
+def submit(gm: Actor, body: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+    r = gm.post("/v1/aanvragen", json=body or claim(), headers=headers)
     assert r.status_code == 201, r.text
     result: dict[str, Any] = r.json()
     return result
@@ -37,15 +40,21 @@ def exact(text: str) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def move(api: TestClient, aanvraag: dict[str, Any], name: str, body: Any = None) -> Any:
-    return api.post(f"{aanvraag['href']}/{name}", json=body)
+# the steps the deciding organisation takes; the applicant takes the others
+ASSESSOR_STEPS = {"in-behandeling", "aanvullingsverzoeken", "besluit"}
+
+
+def move(team: Team, aanvraag: dict[str, Any], name: str, body: Any = None) -> Any:
+    """Take step `name` as the one whose step it is: BZK's assessor or the applicant."""
+    actor = team.bzk if name in ASSESSOR_STEPS else team.gemeente
+    return actor.post(f"{aanvraag['href']}/{name}", json=body)
 
 
 # --- submitting -------------------------------------------------------------------------------
 
 
-def test_a_claim_is_stored_with_its_advice(api: TestClient) -> None:
-    r = api.post("/v1/aanvragen", json=claim())
+def test_a_claim_is_stored_with_its_advice(team: Team, gm: Actor) -> None:
+    r = gm.post("/v1/aanvragen", json=claim())
     assert r.status_code == 201
     assert r.headers["content-type"] == "application/json"
     body = r.json()
@@ -72,51 +81,51 @@ def test_a_claim_is_stored_with_its_advice(api: TestClient) -> None:
     assert body["besluiten"] == []
     IngediendeAanvraag.model_validate(body)  # the published schema
 
-    again = api.get(body["href"])
+    again = gm.get(body["href"])
     assert again.status_code == 200 and again.text == r.text
 
 
-def test_the_advice_is_the_decision_of_the_pre_check(api: TestClient) -> None:
-    stored = exact(api.post("/v1/aanvragen", json=claim()).text)["advices"][0]["decision"]
-    checked = exact(api.post("/v1/evaluaties", json=claim()).text)
+def test_the_advice_is_the_decision_of_the_pre_check(team: Team, gm: Actor) -> None:
+    stored = exact(gm.post("/v1/aanvragen", json=claim()).text)["advices"][0]["decision"]
+    checked = exact(gm.post("/v1/evaluaties", json=claim()).text)
     for decision in (stored, checked):
         del decision["receipt"]["evaluated_at"]
     assert stored == checked
 
 
-def test_the_same_idempotency_key_and_claim_give_the_same_claim(api: TestClient) -> None:
-    first = submit(api, claim(), **{"Idempotency-Key": "aanvraag-1"})
+def test_the_same_idempotency_key_and_claim_give_the_same_claim(team: Team, gm: Actor) -> None:
+    first = submit(gm, claim(), **{"Idempotency-Key": "aanvraag-1"})
     # the same claim written differently (whitespace, key order) is the same claim
     text = json.dumps(dict(reversed(list(claim().items()))), indent=3)
-    r = api.post(
+    r = gm.post(
         "/v1/aanvragen",
         content=text,
         headers={"Idempotency-Key": "aanvraag-1", "content-type": "application/json"},
     )
     assert r.status_code == 201 and r.headers["Location"] == first["href"]
     assert r.json()["id"] == first["id"]
-    assert api.get("/v1/aanvragen").json()["total"] == 1
+    assert gm.get("/v1/aanvragen").json()["total"] == 1
 
 
-def test_the_same_idempotency_key_with_another_claim_is_409(api: TestClient) -> None:
-    submit(api, claim(), **{"Idempotency-Key": "k"})
-    r = api.post("/v1/aanvragen", json=claim(claim_id="ANDER"), headers={"Idempotency-Key": "k"})
+def test_the_same_idempotency_key_with_another_claim_is_409(team: Team, gm: Actor) -> None:
+    submit(gm, claim(), **{"Idempotency-Key": "k"})
+    r = gm.post("/v1/aanvragen", json=claim(claim_id="ANDER"), headers={"Idempotency-Key": "k"})
     assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
     assert r.json()["code"] == "idempotency_key_hergebruikt"
-    assert api.get("/v1/aanvragen").json()["total"] == 1
+    assert gm.get("/v1/aanvragen").json()["total"] == 1
 
 
-def test_without_a_key_every_submission_is_a_new_claim(api: TestClient) -> None:
-    a, b = submit(api), submit(api)
+def test_without_a_key_every_submission_is_a_new_claim(team: Team, gm: Actor) -> None:
+    a, b = submit(gm), submit(gm)
     assert a["id"] != b["id"]
-    assert api.get("/v1/aanvragen").json()["total"] == 2
+    assert gm.get("/v1/aanvragen").json()["total"] == 2
 
 
-def test_concurrent_submissions_with_one_key_store_one_claim(api: TestClient) -> None:
+def test_concurrent_submissions_with_one_key_store_one_claim(team: Team, gm: Actor) -> None:
     results: list[Any] = []
 
     def post() -> None:
-        r = api.post("/v1/aanvragen", json=claim(), headers={"Idempotency-Key": "gelijk"})
+        r = gm.post("/v1/aanvragen", json=claim(), headers={"Idempotency-Key": "gelijk"})
         results.append((r.status_code, r.json()["id"]))
 
     threads = [threading.Thread(target=post) for _ in range(6)]
@@ -126,21 +135,21 @@ def test_concurrent_submissions_with_one_key_store_one_claim(api: TestClient) ->
         t.join()
     assert {status for status, _ in results} == {201}
     assert len({i for _, i in results}) == 1
-    assert api.get("/v1/aanvragen").json()["total"] == 1
+    assert gm.get("/v1/aanvragen").json()["total"] == 1
 
 
-def test_an_invalid_claim_is_400_with_every_problem(api: TestClient) -> None:
+def test_an_invalid_claim_is_400_with_every_problem(team: Team, gm: Actor) -> None:
     bad = claim(x=1)
     del bad["office_holder"]
     bad["measures"][2]["unit_price_eur"] = "-12"
-    r = api.post("/v1/aanvragen", json=bad)
+    r = gm.post("/v1/aanvragen", json=bad)
     assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
     body = r.json()
     assert body["code"] == "ongeldige_aanvraag" and body["title"] and body["detail"]
     assert [p["field"] for p in body["problems"]] == [
         "office_holder", "measures[2].unit_price_eur", "x",
     ]  # fmt: skip
-    assert api.get("/v1/aanvragen").json()["total"] == 0
+    assert gm.get("/v1/aanvragen").json()["total"] == 0
 
 
 @pytest.mark.parametrize(
@@ -156,40 +165,40 @@ def test_an_invalid_claim_is_400_with_every_problem(api: TestClient) -> None:
     ids=["broken-json", "not-an-object", "not-json", "too-large", "key-space", "key-long"],
 )
 def test_a_bad_request_is_refused_with_a_problem(
-    api: TestClient, content: bytes, headers: dict[str, str], status: int
+    team: Team, gm: Actor, content: bytes, headers: dict[str, str], status: int
 ) -> None:
-    r = api.post("/v1/aanvragen", content=content, headers=headers)
+    r = gm.post("/v1/aanvragen", content=content, headers=headers)
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == PROBLEM and r.json()["status"] == status
 
 
-def test_a_simulation_is_refused_naming_the_scheme(api: TestClient) -> None:
-    r = api.post("/v1/aanvragen", json=claim(scheme="vangnet-herijking"))
+def test_a_simulation_is_refused_naming_the_scheme(team: Team, gm: Actor) -> None:
+    r = gm.post("/v1/aanvragen", json=claim(scheme="vangnet-herijking"))
     assert r.status_code == 400
     [problem] = r.json()["problems"]
     assert problem["field"] == "scheme" and problem["value"] == "vangnet-herijking"
     assert "simulatie" in problem["message"]
     # outside its validity, too: a simulation scheme has no real version at all
-    r = api.post(
+    r = gm.post(
         "/v1/aanvragen", json=claim(scheme="vangnet-herijking", reference_date="2010-01-01")
     )
     assert r.status_code == 400 and r.json()["problems"][0]["field"] == "scheme"
     # but the pre-check evaluates it
-    assert api.post("/v1/evaluaties", json=claim(scheme="vangnet-herijking")).status_code == 200
+    assert gm.post("/v1/evaluaties", json=claim(scheme="vangnet-herijking")).status_code == 200
 
 
-def test_no_version_in_force_is_400_geen_regelset(api: TestClient) -> None:
-    r = api.post("/v1/aanvragen", json=claim(reference_date="2010-01-01"))
+def test_no_version_in_force_is_400_geen_regelset(team: Team, gm: Actor) -> None:
+    r = gm.post("/v1/aanvragen", json=claim(reference_date="2010-01-01"))
     assert r.status_code == 400 and r.json()["code"] == "geen_regelset"
 
 
 # --- reading ----------------------------------------------------------------------------------
 
 
-def test_the_list_pages_newest_first_and_filters_on_status(api: TestClient) -> None:
-    ids = [submit(api, claim(claim_id=f"C{i}"))["id"] for i in range(3)]
-    api.post(f"/v1/aanvragen/{ids[0]}/in-behandeling")
-    r = api.get("/v1/aanvragen", params={"paginaGrootte": 2})
+def test_the_list_pages_newest_first_and_filters_on_status(team: Team, gm: Actor) -> None:
+    ids = [submit(gm, claim(claim_id=f"C{i}"))["id"] for i in range(3)]
+    team.bzk.post(f"/v1/aanvragen/{ids[0]}/in-behandeling")
+    r = gm.get("/v1/aanvragen", params={"paginaGrootte": 2})
     assert r.status_code == 200
     page = r.json()
     AanvraagPagina.model_validate(page)
@@ -198,40 +207,40 @@ def test_the_list_pages_newest_first_and_filters_on_status(api: TestClient) -> N
     assert page["previous"] is None
     assert page["next"] == "/v1/aanvragen?pagina=2&paginaGrootte=2"
     assert '"claimed_total_eur":19350.00' in r.text
-    second = api.get(page["next"]).json()
+    second = gm.get(page["next"]).json()
     assert [x["id"] for x in second["items"]] == [ids[0]]
     assert second["next"] is None and second["previous"] == "/v1/aanvragen?pagina=1&paginaGrootte=2"
-    treated = api.get("/v1/aanvragen", params={"status": "in_behandeling"}).json()
+    treated = gm.get("/v1/aanvragen", params={"status": "in_behandeling"}).json()
     assert [x["id"] for x in treated["items"]] == [ids[0]] and treated["total"] == 1
-    assert api.get("/v1/aanvragen", params={"pagina": 9}).json()["items"] == []
+    assert gm.get("/v1/aanvragen", params={"pagina": 9}).json()["items"] == []
 
 
-def test_bad_list_parameters_are_400_with_every_problem(api: TestClient) -> None:
-    r = api.get("/v1/aanvragen", params={"pagina": 0, "paginaGrootte": 101, "status": "x"})
+def test_bad_list_parameters_are_400_with_every_problem(team: Team, gm: Actor) -> None:
+    r = gm.get("/v1/aanvragen", params={"pagina": 0, "paginaGrootte": 101, "status": "x"})
     assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
     assert sorted(p["field"] for p in r.json()["problems"]) == ["pagina", "paginaGrootte", "status"]
 
 
-def test_an_unknown_claim_is_404(api: TestClient) -> None:
+def test_an_unknown_claim_is_404(team: Team, gm: Actor) -> None:
     for path in ("/v1/aanvragen/0123456789abcdef0123456789abcdef", "/v1/aanvragen/x" * 3):
-        r = api.get(path)
+        r = gm.get(path)
         assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
-    for name in ("in-behandeling", "intrekking"):
-        assert api.post(f"/v1/aanvragen/onbekend/{name}").status_code == 404
-    r = api.post("/v1/aanvragen/onbekend/aanvullingsverzoeken", json={"reason": "Offerte."})
+    assert team.bzk.post("/v1/aanvragen/onbekend/in-behandeling").status_code == 404
+    assert gm.post("/v1/aanvragen/onbekend/intrekking").status_code == 404
+    r = team.bzk.post("/v1/aanvragen/onbekend/aanvullingsverzoeken", json={"reason": "Offerte."})
     assert r.status_code == 404
-    assert api.post("/v1/aanvragen/onbekend/aanvullingen", json=claim()).status_code == 404
+    assert gm.post("/v1/aanvragen/onbekend/aanvullingen", json=claim()).status_code == 404
 
 
-def test_a_wrong_method_is_405_with_every_allowed_method(api: TestClient) -> None:
-    one = submit(api)["href"]
+def test_a_wrong_method_is_405_with_every_allowed_method(team: Team, gm: Actor) -> None:
+    one = submit(gm)["href"]
     for method, path, allow in [
         ("DELETE", "/v1/aanvragen", "GET, POST"),
         ("PUT", one, "GET"),
         ("GET", f"{one}/in-behandeling", "POST"),
         ("PATCH", f"{one}/aanvullingen", "POST"),
     ]:
-        r = api.request(method, path)
+        r = gm.request(method, path)
         assert r.status_code == 405 and r.headers["Allow"] == allow, (method, path)
         assert r.headers["content-type"] == PROBLEM
 
@@ -239,20 +248,20 @@ def test_a_wrong_method_is_405_with_every_allowed_method(api: TestClient) -> Non
 # --- the claim's life -------------------------------------------------------------------------
 
 
-def test_a_claim_goes_through_its_whole_life(api: TestClient) -> None:
-    a = submit(api)
-    r = move(api, a, "in-behandeling", {"reason": "Opgepakt door team B."})
+def test_a_claim_goes_through_its_whole_life(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    r = move(team, a, "in-behandeling", {"reason": "Opgepakt door team B."})
     assert r.status_code == 200 and r.json()["status"] == "in_behandeling"
     assert r.json()["allowed_transitions"] == ["aanvullingsverzoeken", "besluit", "intrekking"]
 
     asked = "Stuur de offerte van de deur met de prijs per onderdeel."
-    r = move(api, a, "aanvullingsverzoeken", {"reason": asked})
+    r = move(team, a, "aanvullingsverzoeken", {"reason": asked})
     assert r.status_code == 200 and r.json()["status"] == "aanvulling_gevraagd"
     assert r.json()["history"][-1]["reason"] == asked
 
     supplement = claim()
     supplement["measures"][0]["unit_price_eur"] = 2500
-    r = api.post(f"{a['href']}/aanvullingen", json=supplement)
+    r = gm.post(f"{a['href']}/aanvullingen", json=supplement)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "aangevuld" and body["claim_version"] == 2
@@ -265,9 +274,9 @@ def test_a_claim_goes_through_its_whole_life(api: TestClient) -> None:
     assert '"claimed_total_eur":18850.00' in r.text
 
     # a second round
-    assert move(api, a, "aanvullingsverzoeken", {"reason": "Nog de factuur."}).status_code == 200
-    assert api.post(f"{a['href']}/aanvullingen", json=claim()).status_code == 200
-    r = move(api, a, "intrekking", {"reason": "Niet meer nodig."})
+    assert move(team, a, "aanvullingsverzoeken", {"reason": "Nog de factuur."}).status_code == 200
+    assert gm.post(f"{a['href']}/aanvullingen", json=claim()).status_code == 200
+    r = move(team, a, "intrekking", {"reason": "Niet meer nodig."})
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ingetrokken" and body["allowed_transitions"] == []
@@ -282,29 +291,26 @@ def test_a_claim_goes_through_its_whole_life(api: TestClient) -> None:
         ("aangevuld", "ingetrokken", None),
     ]
     IngediendeAanvraag.model_validate(body)
-    assert api.get(a["href"]).json() == body
+    assert gm.get(a["href"]).json() == body
 
 
-def test_a_claim_lists_its_besluiten_in_their_order(api: TestClient) -> None:
-    a = submit(api)
-    move(api, a, "in-behandeling")
+def test_a_claim_lists_its_besluiten_in_their_order(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    move(team, a, "in-behandeling")
     # P06's advice: gedeeltelijk, EUR 16,850.00 of EUR 19,350.00
-    r = move(
-        api, a, "besluit", {"outcome": "gedeeltelijk", "amount_eur": 16850, "assessor": "BO-1"}
-    )
+    r = move(team, a, "besluit", {"outcome": "gedeeltelijk", "amount_eur": 16850})
     assert r.status_code == 201, r.text
     first = r.json()
     correction = {
         "outcome": "toekennen",
         "amount_eur": "19350.00",
-        "assessor": "BO-2",
         "motivation": "Het alarm is volgens de politie nodig. Wij vergoeden ook het alarm.",
     }
-    r = api.post(f"{first['href']}/correcties", json=correction)
+    r = team.bzk.post(f"{first['href']}/correcties", json=correction)
     assert r.status_code == 201, r.text
     second = r.json()
 
-    r = api.get(a["href"])
+    r = gm.get(a["href"])
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "besloten" and body["allowed_transitions"] == []
@@ -335,12 +341,12 @@ def test_a_claim_lists_its_besluiten_in_their_order(api: TestClient) -> None:
     IngediendeAanvraag.model_validate(body)
     # each listed besluit is there at its address
     for listed in body["besluiten"]:
-        assert api.get(listed["href"]).json()["id"] == listed["id"]
+        assert gm.get(listed["href"]).json()["id"] == listed["id"]
 
 
-def test_a_claim_can_be_withdrawn_before_treatment_without_a_body(api: TestClient) -> None:
-    a = submit(api)
-    r = api.post(f"{a['href']}/intrekking")
+def test_a_claim_can_be_withdrawn_before_treatment_without_a_body(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    r = gm.post(f"{a['href']}/intrekking")
     assert r.status_code == 200 and r.json()["status"] == "ingetrokken"
     assert r.json()["history"][-1]["reason"] is None
 
@@ -362,26 +368,26 @@ def test_a_claim_can_be_withdrawn_before_treatment_without_a_body(api: TestClien
     ],
 )  # fmt: skip
 def test_an_impossible_transition_is_409_naming_status_and_options(
-    api: TestClient, path: list[str], name: str, allowed: list[str]
+    team: Team, gm: Actor, path: list[str], name: str, allowed: list[str]
 ) -> None:
-    a = submit(api)
+    a = submit(gm)
     for step in path:
         reason = {"reason": "Informatie nodig."} if step == "aanvullingsverzoeken" else None
-        assert move(api, a, step, reason).status_code == 200
+        assert move(team, a, step, reason).status_code == 200
     status = TRANSITIONS[path[-1]].target if path else "ingediend"
     body = claim() if name == "aanvullingen" else {"reason": "Informatie nodig."}
-    r = move(api, a, name, body)
+    r = move(team, a, name, body)
     assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
     problem = r.json()
     assert problem["code"] == "ongeldige_overgang"
     assert problem["current_status"] == status and problem["allowed_transitions"] == allowed
     assert status in problem["detail"] and name in problem["detail"]
-    assert len(api.get(a["href"]).json()["history"]) == len(path) + 1  # nothing changed
+    assert len(gm.get(a["href"]).json()["history"]) == len(path) + 1  # nothing changed
 
 
-def test_a_request_for_information_needs_its_text(api: TestClient) -> None:
-    a = submit(api)
-    move(api, a, "in-behandeling")
+def test_a_request_for_information_needs_its_text(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    move(team, a, "in-behandeling")
     for body, fields in [
         (None, ["reason"]),
         ({}, ["reason"]),
@@ -390,10 +396,10 @@ def test_a_request_for_information_needs_its_text(api: TestClient) -> None:
         ({"reason": 12, "extra": True}, ["reason", "extra"]),
         ([], ["(verzoek)"]),
     ]:
-        r = move(api, a, "aanvullingsverzoeken", body)
+        r = move(team, a, "aanvullingsverzoeken", body)
         assert r.status_code == 400, (body, r.text)
         assert [p["field"] for p in r.json()["problems"]] == fields, body
-    assert api.get(a["href"]).json()["status"] == "in_behandeling"
+    assert gm.get(a["href"]).json()["status"] == "in_behandeling"
 
 
 @pytest.mark.parametrize(
@@ -407,41 +413,41 @@ def test_a_request_for_information_needs_its_text(api: TestClient) -> None:
     ids=["broken-json", "unknown-field", "not-json", "too-large"],
 )
 def test_a_bad_transition_body_is_refused(
-    api: TestClient, content: bytes, headers: dict[str, str], status: int
+    team: Team, gm: Actor, content: bytes, headers: dict[str, str], status: int
 ) -> None:
-    a = submit(api)
-    r = api.post(f"{a['href']}/in-behandeling", content=content, headers=headers)
+    a = submit(gm)
+    r = team.bzk.post(f"{a['href']}/in-behandeling", content=content, headers=headers)
     assert r.status_code == status and r.headers["content-type"] == PROBLEM
-    assert api.get(a["href"]).json()["status"] == "ingediend"
+    assert gm.get(a["href"]).json()["status"] == "ingediend"
 
 
-def test_a_supplement_is_a_valid_claim_of_the_same_scheme(api: TestClient) -> None:
-    a = submit(api)
-    move(api, a, "in-behandeling")
-    move(api, a, "aanvullingsverzoeken", {"reason": "De offerte."})
+def test_a_supplement_is_a_valid_claim_of_the_same_scheme(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    move(team, a, "in-behandeling")
+    move(team, a, "aanvullingsverzoeken", {"reason": "De offerte."})
     bad = claim()
     bad["measures"][0]["quantity"] = 0
-    r = api.post(f"{a['href']}/aanvullingen", json=bad)
+    r = gm.post(f"{a['href']}/aanvullingen", json=bad)
     assert r.status_code == 400 and r.json()["problems"][0]["field"] == "measures[0].quantity"
     other = claim(scheme="basismaatregelen", reference_date="2021-06-01")
-    r = api.post(f"{a['href']}/aanvullingen", json=other)
+    r = gm.post(f"{a['href']}/aanvullingen", json=other)
     assert r.status_code == 400 and r.json()["problems"][0]["field"] == "scheme"
-    r = api.post(f"{a['href']}/aanvullingen", json=claim(reference_date="2010-01-01"))
+    r = gm.post(f"{a['href']}/aanvullingen", json=claim(reference_date="2010-01-01"))
     assert r.status_code == 400 and r.json()["code"] == "geen_regelset"
-    r = api.post(f"{a['href']}/aanvullingen", content=b"x" * (1024 * 1024 + 1))
+    r = gm.post(f"{a['href']}/aanvullingen", content=b"x" * (1024 * 1024 + 1))
     assert r.status_code == 413
-    after = api.get(a["href"]).json()
+    after = gm.get(a["href"]).json()
     assert after["status"] == "aanvulling_gevraagd" and after["claim_version"] == 1
 
 
-def test_two_changes_at_once_never_both_win(api: TestClient) -> None:
-    a = submit(api)
+def test_two_changes_at_once_never_both_win(team: Team, gm: Actor) -> None:
+    a = submit(gm)
     results: list[int] = []
     barrier = threading.Barrier(8)
 
     def take() -> None:
         barrier.wait()
-        results.append(move(api, a, "in-behandeling").status_code)
+        results.append(move(team, a, "in-behandeling").status_code)
 
     threads = [threading.Thread(target=take) for _ in range(8)]
     for t in threads:
@@ -449,7 +455,7 @@ def test_two_changes_at_once_never_both_win(api: TestClient) -> None:
     for t in threads:
         t.join()
     assert sorted(results) == [200] + [409] * 7
-    assert len(api.get(a["href"]).json()["history"]) == 2
+    assert len(gm.get(a["href"]).json()["history"]) == 2
 
 
 # --- the published document -------------------------------------------------------------------

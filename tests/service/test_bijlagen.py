@@ -1,5 +1,7 @@
 """Bijlagen: evidence per claim (PDF, PNG, JPEG up to 10 MB, type by content, with sha256), and
-besluiten that rest on them, on SQLite and on PostgreSQL (the `api` fixture)."""
+besluiten that rest on them, on SQLite and on PostgreSQL (the `api` fixture). The applicant
+(`gm`, an aanvrager of a municipality) adds and reads them; BZK's assessor (`team.bzk`)
+decides on them."""
 
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ from typing import Any
 
 import pikepdf
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 
 from tests.conftest import PUBLIC_SCENARIOS
+from tests.service.auth import Actor, Team
 from vangnet.excel import XLSX_MEDIA_TYPE
 from vangnet.service.app import openapi_document
 from vangnet.service.attachments import MAX_BYTES
@@ -32,7 +34,7 @@ from vangnet.service.settings import Settings
 P06 = json.loads((PUBLIC_SCENARIOS / "P06.claim.json").read_text())
 PROBLEM = "application/problem+json"
 PDF = "application/pdf"
-FOLLOWS = {"outcome": "gedeeltelijk", "amount_eur": "16850.00", "assessor": "BO-1"}
+FOLLOWS = {"outcome": "gedeeltelijk", "amount_eur": "16850.00"}
 MOTIVATION = "De nieuwe factuur laat zien dat het alarm goedkoper was."
 
 
@@ -53,7 +55,7 @@ def _image(fmt: str) -> bytes:
 FILES = {"application/pdf": _pdf(), "image/png": _image("PNG"), "image/jpeg": _image("JPEG")}
 
 
-def submitted(api: TestClient) -> dict[str, Any]:
+def submitted(api: Actor) -> dict[str, Any]:
     r = api.post("/v1/aanvragen", json=copy.deepcopy(P06))
     assert r.status_code == 201, r.text
     result: dict[str, Any] = r.json()
@@ -61,7 +63,7 @@ def submitted(api: TestClient) -> dict[str, Any]:
 
 
 def upload(
-    api: TestClient,
+    api: Actor,
     aanvraag: dict[str, Any],
     content: Any,
     media_type: str | None = "application/pdf",
@@ -72,7 +74,7 @@ def upload(
     return api.post(f"{aanvraag['href']}/bijlagen", params=params, content=content, headers=headers)
 
 
-def uploaded(api: TestClient, aanvraag: dict[str, Any], media_type: str = "application/pdf",
+def uploaded(api: Actor, aanvraag: dict[str, Any], media_type: str = "application/pdf",
              soort: str = "offerte", content: bytes | None = None) -> dict[str, Any]:  # fmt: skip
     r = upload(api, aanvraag, FILES[media_type] if content is None else content, media_type, soort)
     assert r.status_code == 201, r.text
@@ -97,10 +99,10 @@ def problem(r: Any, status: int) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("media_type", list(FILES))
-def test_each_type_is_stored_and_served_byte_identical(api: TestClient, media_type: str) -> None:
-    aanvraag = submitted(api)
+def test_each_type_is_stored_and_served_byte_identical(gm: Actor, media_type: str) -> None:
+    aanvraag = submitted(gm)
     content = FILES[media_type]
-    r = upload(api, aanvraag, content, media_type, "factuur")
+    r = upload(gm, aanvraag, content, media_type, "factuur")
     assert r.status_code == 201 and r.headers["content-type"] == "application/json", r.text
     b = r.json()
     assert r.headers["Location"] == b["href"] == f"/v1/bijlagen/{b['id']}"
@@ -111,7 +113,7 @@ def test_each_type_is_stored_and_served_byte_identical(api: TestClient, media_ty
     assert b["created_at"].endswith("Z")
     assert "filename" not in b and "name" not in b  # no file name is kept
 
-    r = api.get(b["href"])
+    r = gm.get(b["href"])
     assert r.status_code == 200
     assert r.content == content
     assert r.headers["content-type"] == media_type
@@ -122,9 +124,9 @@ def test_each_type_is_stored_and_served_byte_identical(api: TestClient, media_ty
     assert r.headers["cache-control"] == "no-store"
 
 
-def test_the_file_name_of_the_upload_is_not_kept(api: TestClient) -> None:
-    aanvraag = submitted(api)
-    r = api.post(
+def test_the_file_name_of_the_upload_is_not_kept(gm: Actor) -> None:
+    aanvraag = submitted(gm)
+    r = gm.post(
         f"{aanvraag['href']}/bijlagen?soort=offerte",
         content=FILES["application/pdf"],
         headers={
@@ -134,39 +136,39 @@ def test_the_file_name_of_the_upload_is_not_kept(api: TestClient) -> None:
     )
     assert r.status_code == 201
     assert "Jansen" not in r.text
-    assert "Jansen" not in api.get(f"{aanvraag['href']}/bijlagen").text
-    assert "Jansen" not in api.get(r.json()["href"]).headers["content-disposition"]
+    assert "Jansen" not in gm.get(f"{aanvraag['href']}/bijlagen").text
+    assert "Jansen" not in gm.get(r.json()["href"]).headers["content-disposition"]
 
 
-def test_the_list_of_a_claims_bijlagen(api: TestClient) -> None:
-    aanvraag, other = submitted(api), submitted(api)
-    assert api.get(f"{aanvraag['href']}/bijlagen").json() == []
+def test_the_list_of_a_claims_bijlagen(gm: Actor) -> None:
+    aanvraag, other = submitted(gm), submitted(gm)
+    assert gm.get(f"{aanvraag['href']}/bijlagen").json() == []
     made = [
-        uploaded(api, aanvraag, "application/pdf", "dreigingsinschatting"),
-        uploaded(api, aanvraag, "image/png", "beveiligingsadvies"),
-        uploaded(api, aanvraag, "image/jpeg", "overig"),
+        uploaded(gm, aanvraag, "application/pdf", "dreigingsinschatting"),
+        uploaded(gm, aanvraag, "image/png", "beveiligingsadvies"),
+        uploaded(gm, aanvraag, "image/jpeg", "overig"),
     ]
-    uploaded(api, other, "application/pdf", "offerte")
-    r = api.get(f"{aanvraag['href']}/bijlagen")
+    uploaded(gm, other, "application/pdf", "offerte")
+    r = gm.get(f"{aanvraag['href']}/bijlagen")
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     assert r.json() == made  # oldest first, each as it was returned on upload
     assert set(made[0]) == {
         "id", "href", "aanvraag", "soort", "media_type", "size", "sha256", "created_at"
     }  # fmt: skip
-    assert len(api.get(f"{other['href']}/bijlagen").json()) == 1
+    assert len(gm.get(f"{other['href']}/bijlagen").json()) == 1
 
 
-def test_the_same_bytes_again_are_the_same_bijlage(api: TestClient) -> None:
-    aanvraag = submitted(api)
-    first = uploaded(api, aanvraag)
-    r = upload(api, aanvraag, FILES["application/pdf"])
+def test_the_same_bytes_again_are_the_same_bijlage(gm: Actor) -> None:
+    aanvraag = submitted(gm)
+    first = uploaded(gm, aanvraag)
+    r = upload(gm, aanvraag, FILES["application/pdf"])
     assert r.status_code == 200 and r.json() == first
     assert r.headers["Location"] == first["href"]
-    body = problem(upload(api, aanvraag, FILES["application/pdf"], soort="factuur"), 409)
+    body = problem(upload(gm, aanvraag, FILES["application/pdf"], soort="factuur"), 409)
     assert body["code"] == "bijlage_bestaat" and first["id"] in body["detail"]
-    assert len(api.get(f"{aanvraag['href']}/bijlagen").json()) == 1
+    assert len(gm.get(f"{aanvraag['href']}/bijlagen").json()) == 1
     # another claim may have the same bytes as its own bijlage
-    assert uploaded(api, submitted(api))["id"] != first["id"]
+    assert uploaded(gm, submitted(gm))["id"] != first["id"]
 
 
 # --- refusals ---------------------------------------------------------------------------------
@@ -185,24 +187,24 @@ def test_the_same_bytes_again_are_the_same_bijlage(api: TestClient) -> None:
     ],
     ids=["exe", "text", "png-as-pdf", "pdf-as-jpeg", "jpeg-as-png", "short", "empty"],
 )
-def test_the_type_is_checked_by_content(api: TestClient, content: bytes, declared: str) -> None:
-    aanvraag = submitted(api)
-    body = problem(upload(api, aanvraag, content, declared), 415)
+def test_the_type_is_checked_by_content(gm: Actor, content: bytes, declared: str) -> None:
+    aanvraag = submitted(gm)
+    body = problem(upload(gm, aanvraag, content, declared), 415)
     assert body["code"] == "inhoud_past_niet"
-    assert api.get(f"{aanvraag['href']}/bijlagen").json() == []
+    assert gm.get(f"{aanvraag['href']}/bijlagen").json() == []
 
 
 @pytest.mark.parametrize("declared", ["text/plain", "application/octet-stream", "image/gif", None])
-def test_other_media_types_are_415(api: TestClient, declared: str | None) -> None:
-    aanvraag = submitted(api)
-    body = problem(upload(api, aanvraag, FILES["application/pdf"], declared), 415)
+def test_other_media_types_are_415(gm: Actor, declared: str | None) -> None:
+    aanvraag = submitted(gm)
+    body = problem(upload(gm, aanvraag, FILES["application/pdf"], declared), 415)
     assert body["code"] == "mediatype_niet_toegestaan"
-    assert api.get(f"{aanvraag['href']}/bijlagen").json() == []
+    assert gm.get(f"{aanvraag['href']}/bijlagen").json() == []
 
 
-def test_a_declared_type_with_parameters_is_fine(api: TestClient) -> None:
-    aanvraag = submitted(api)
-    r = upload(api, aanvraag, FILES["image/png"], "image/PNG; foo=bar")
+def test_a_declared_type_with_parameters_is_fine(gm: Actor) -> None:
+    aanvraag = submitted(gm)
+    r = upload(gm, aanvraag, FILES["image/png"], "image/PNG; foo=bar")
     assert r.status_code == 201 and r.json()["media_type"] == "image/png"
 
 
@@ -216,23 +218,23 @@ def _stream(total: int, head: bytes, chunk: int = 1 << 20) -> Iterator[bytes]:
         left -= n
 
 
-def test_more_than_10_mb_is_413_streamed_or_declared(api: TestClient) -> None:
-    aanvraag = submitted(api)
+def test_more_than_10_mb_is_413_streamed_or_declared(gm: Actor) -> None:
+    aanvraag = submitted(gm)
     assert MAX_BYTES == 10_000_000
-    r = upload(api, aanvraag, _stream(MAX_BYTES + 1, b"%PDF-1.7\n"))
+    r = upload(gm, aanvraag, _stream(MAX_BYTES + 1, b"%PDF-1.7\n"))
     assert problem(r, 413)["code"] == "bijlage_te_groot"
-    r = api.post(
+    r = gm.post(
         f"{aanvraag['href']}/bijlagen?soort=offerte",
         content=b"%PDF-1.7\n",
         headers={"content-type": "application/pdf", "content-length": str(MAX_BYTES + 1)},
     )
     assert problem(r, 413)["code"] == "bijlage_te_groot"
-    assert api.get(f"{aanvraag['href']}/bijlagen").json() == []
+    assert gm.get(f"{aanvraag['href']}/bijlagen").json() == []
     # exactly 10 MB is fine
-    r = upload(api, aanvraag, _stream(MAX_BYTES, b"%PDF-1.7\n"))
+    r = upload(gm, aanvraag, _stream(MAX_BYTES, b"%PDF-1.7\n"))
     assert r.status_code == 201, r.text
     assert r.json()["size"] == MAX_BYTES
-    got = api.get(r.json()["href"])
+    got = gm.get(r.json()["href"])
     assert len(got.content) == MAX_BYTES
     assert hashlib.sha256(got.content).hexdigest() == r.json()["sha256"]
 
@@ -266,45 +268,45 @@ def test_the_body_is_read_as_a_stream_and_cut_off_at_the_limit() -> None:
     assert len(taken) == 1
 
 
-def test_soort_is_required_and_one_of_five(api: TestClient) -> None:
-    aanvraag = submitted(api)
-    assert fields(upload(api, aanvraag, FILES["application/pdf"], soort=None)) == ["soort"]
-    assert fields(upload(api, aanvraag, FILES["application/pdf"], soort="paspoort")) == ["soort"]
+def test_soort_is_required_and_one_of_five(gm: Actor) -> None:
+    aanvraag = submitted(gm)
+    assert fields(upload(gm, aanvraag, FILES["application/pdf"], soort=None)) == ["soort"]
+    assert fields(upload(gm, aanvraag, FILES["application/pdf"], soort="paspoort")) == ["soort"]
     for soort in ("offerte", "factuur", "dreigingsinschatting", "beveiligingsadvies", "overig"):
         content = FILES["application/pdf"] + soort.encode()  # other bytes each time
-        assert uploaded(api, aanvraag, soort=soort, content=content)["soort"] == soort
+        assert uploaded(gm, aanvraag, soort=soort, content=content)["soort"] == soort
 
 
-def test_unknown_resources_are_404(api: TestClient) -> None:
+def test_unknown_resources_are_404(gm: Actor) -> None:
     nobody = {"href": "/v1/aanvragen/" + "0" * 32}
-    assert problem(upload(api, nobody, FILES["application/pdf"]), 404)
-    assert problem(api.get(f"{nobody['href']}/bijlagen"), 404)
-    assert problem(api.get("/v1/bijlagen/" + "0" * 32), 404)
-    assert problem(api.get("/v1/bijlagen/niets"), 404)
+    assert problem(upload(gm, nobody, FILES["application/pdf"]), 404)
+    assert problem(gm.get(f"{nobody['href']}/bijlagen"), 404)
+    assert problem(gm.get("/v1/bijlagen/" + "0" * 32), 404)
+    assert problem(gm.get("/v1/bijlagen/niets"), 404)
 
 
-def test_other_methods_are_405_with_allow(api: TestClient) -> None:
-    aanvraag = submitted(api)
-    b = uploaded(api, aanvraag)
-    r = api.delete(b["href"])
+def test_other_methods_are_405_with_allow(gm: Actor) -> None:
+    aanvraag = submitted(gm)
+    b = uploaded(gm, aanvraag)
+    r = gm.delete(b["href"])
     assert problem(r, 405) and r.headers["allow"] == "GET"
-    r = api.put(f"{aanvraag['href']}/bijlagen")
+    r = gm.put(f"{aanvraag['href']}/bijlagen")
     assert problem(r, 405) and r.headers["allow"] == "GET, POST"
 
 
-def test_a_withdrawn_claim_takes_no_bijlagen(api: TestClient) -> None:
-    aanvraag = submitted(api)
-    kept = uploaded(api, aanvraag)
-    assert api.post(f"{aanvraag['href']}/intrekking").status_code == 200
-    body = problem(upload(api, aanvraag, FILES["image/png"], "image/png"), 409)
+def test_a_withdrawn_claim_takes_no_bijlagen(gm: Actor) -> None:
+    aanvraag = submitted(gm)
+    kept = uploaded(gm, aanvraag)
+    assert gm.post(f"{aanvraag['href']}/intrekking").status_code == 200
+    body = problem(upload(gm, aanvraag, FILES["image/png"], "image/png"), 409)
     assert body["code"] == "aanvraag_gesloten" and body["current_status"] == "ingetrokken"
     # what was there stays readable
-    assert api.get(f"{aanvraag['href']}/bijlagen").json() == [kept]
-    assert api.get(kept["href"]).content == FILES["application/pdf"]
+    assert gm.get(f"{aanvraag['href']}/bijlagen").json() == [kept]
+    assert gm.get(kept["href"]).content == FILES["application/pdf"]
 
 
-def test_a_bijlage_is_immutable(api: TestClient, database_url: str) -> None:
-    b = uploaded(api, submitted(api))
+def test_a_bijlage_is_immutable(gm: Actor, database_url: str) -> None:
+    b = uploaded(gm, submitted(gm))
     engine = create_db_engine(database_url)
     try:
         for statement in (
@@ -316,24 +318,24 @@ def test_a_bijlage_is_immutable(api: TestClient, database_url: str) -> None:
                 c.execute(text(statement))
     finally:
         engine.dispose()
-    assert api.get(b["href"]).content == FILES["application/pdf"]
+    assert gm.get(b["href"]).content == FILES["application/pdf"]
 
 
 # --- besluiten rest on bijlagen ---------------------------------------------------------------
 
 
-def in_behandeling(api: TestClient) -> dict[str, Any]:
-    aanvraag = submitted(api)
-    assert api.post(f"{aanvraag['href']}/in-behandeling").status_code == 200
+def in_behandeling(team: Team) -> dict[str, Any]:
+    aanvraag = submitted(team.gemeente)
+    assert team.bzk.post(f"{aanvraag['href']}/in-behandeling").status_code == 200
     return aanvraag
 
 
-def test_a_besluit_lists_the_bijlagen_it_rests_on(api: TestClient) -> None:
-    aanvraag = in_behandeling(api)
-    threat = uploaded(api, aanvraag, "application/pdf", "dreigingsinschatting")
-    photo = uploaded(api, aanvraag, "image/jpeg", "overig")
-    uploaded(api, aanvraag, "image/png", "offerte")  # not named: not listed
-    r = api.post(
+def test_a_besluit_lists_the_bijlagen_it_rests_on(team: Team, gm: Actor) -> None:
+    aanvraag = in_behandeling(team)
+    threat = uploaded(gm, aanvraag, "application/pdf", "dreigingsinschatting")
+    photo = uploaded(gm, aanvraag, "image/jpeg", "overig")
+    uploaded(gm, aanvraag, "image/png", "offerte")  # not named: not listed
+    r = team.bzk.post(
         f"{aanvraag['href']}/besluit", json={**FOLLOWS, "attachments": [photo["id"], threat["id"]]}
     )
     assert r.status_code == 201, r.text
@@ -342,14 +344,14 @@ def test_a_besluit_lists_the_bijlagen_it_rests_on(api: TestClient) -> None:
         {k: x[k] for k in ("id", "href", "soort", "media_type", "sha256")} for x in (photo, threat)
     ]
     BesluitOut.model_validate(b)
-    assert api.get(b["href"]).json() == b
+    assert gm.get(b["href"]).json() == b
 
 
-def test_a_besluit_on_a_foreign_or_unknown_bijlage_is_400(api: TestClient) -> None:
-    aanvraag, other = in_behandeling(api), submitted(api)
-    own = uploaded(api, aanvraag)
-    foreign = uploaded(api, other, "image/png")
-    r = api.post(
+def test_a_besluit_on_a_foreign_or_unknown_bijlage_is_400(team: Team, gm: Actor) -> None:
+    aanvraag, other = in_behandeling(team), submitted(gm)
+    own = uploaded(gm, aanvraag)
+    foreign = uploaded(gm, other, "image/png")
+    r = team.bzk.post(
         f"{aanvraag['href']}/besluit",
         json={**FOLLOWS, "attachments": [own["id"], foreign["id"], "f" * 32, own["id"]]},
     )
@@ -358,33 +360,39 @@ def test_a_besluit_on_a_foreign_or_unknown_bijlage_is_400(api: TestClient) -> No
     assert problems["attachments.1"]["value"] == foreign["id"]
     assert "geen bijlage van deze aanvraag" in problems["attachments.1"]["message"]
     # with every other problem of the body at once
-    r = api.post(
+    r = team.bzk.post(
         f"{aanvraag['href']}/besluit",
-        json={"outcome": "afwijzen", "amount_eur": 5, "assessor": "B", "attachments": ["a" * 32]},
+        json={"outcome": "afwijzen", "amount_eur": 5, "attachments": ["a" * 32]},
     )
     assert fields(r) == ["amount_eur", "attachments.0", "motivation"]
     # nothing was decided
-    assert api.get(aanvraag["href"]).json()["status"] == "in_behandeling"
-    r = api.post(f"{aanvraag['href']}/besluit", json={**FOLLOWS, "attachments": [own["id"]]})
+    assert gm.get(aanvraag["href"]).json()["status"] == "in_behandeling"
+    r = team.bzk.post(f"{aanvraag['href']}/besluit", json={**FOLLOWS, "attachments": [own["id"]]})
     assert r.status_code == 201, r.text
 
 
-def test_a_correction_may_rest_on_evidence_that_came_after_the_besluit(api: TestClient) -> None:
-    aanvraag = in_behandeling(api)
-    first = api.post(f"{aanvraag['href']}/besluit", json=FOLLOWS).json()
+def test_a_correction_may_rest_on_evidence_that_came_after_the_besluit(
+    team: Team, gm: Actor
+) -> None:
+    aanvraag = in_behandeling(team)
+    first = team.bzk.post(f"{aanvraag['href']}/besluit", json=FOLLOWS).json()
     assert first["attachments"] == []
     # a decided claim still takes evidence (for a correction or an objection)
-    invoice = uploaded(api, aanvraag, "application/pdf", "factuur")
-    foreign = uploaded(api, submitted(api), "image/png")
+    invoice = uploaded(gm, aanvraag, "application/pdf", "factuur")
+    foreign = uploaded(gm, submitted(gm), "image/png")
     correction = {**FOLLOWS, "motivation": MOTIVATION}
-    r = api.post(f"{first['href']}/correcties", json={**correction, "attachments": [foreign["id"]]})
+    r = team.bzk.post(
+        f"{first['href']}/correcties", json={**correction, "attachments": [foreign["id"]]}
+    )
     assert fields(r) == ["attachments.0"]
-    r = api.post(f"{first['href']}/correcties", json={**correction, "attachments": [invoice["id"]]})
+    r = team.bzk.post(
+        f"{first['href']}/correcties", json={**correction, "attachments": [invoice["id"]]}
+    )
     assert r.status_code == 201, r.text
     assert [x["id"] for x in r.json()["attachments"]] == [invoice["id"]]
     assert r.json()["attachments"][0]["sha256"] == invoice["sha256"]
     # the first besluit still lists what it rested on: nothing
-    assert api.get(first["href"]).json()["attachments"] == []
+    assert gm.get(first["href"]).json()["attachments"] == []
 
 
 # --- the document -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Demo data: seeding creates every listed claim in its status through the engine and the
-store, a second run adds nothing, an interrupted run finishes, production is refused."""
+"""Demo data: seeding creates the demo accounts and every listed claim in its status through
+the engine and the store, as the accounts of its organisations; a second run adds nothing, an
+interrupted run finishes, production and non-demo mode are refused."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 from vangnet.evaluate import Decider
 from vangnet.service import deciding
 from vangnet.service.app import create_app
+from vangnet.service.audit import AuditLog
 from vangnet.service.db import create_db_engine
 from vangnet.service.demo import (
     DEMO_FILE,
@@ -30,6 +32,7 @@ from vangnet.service.demo import (
     load_demo,
     seed_demo,
 )
+from vangnet.service.identity import Identity
 from vangnet.service.lifecycle import TRANSITIONS
 from vangnet.service.models import (
     Aanvraag,
@@ -71,7 +74,7 @@ def _counts(url: str) -> dict[str, int]:
 def seeded(
     tmp_path_factory: pytest.TempPathFactory, workers: EngineWorkers, validator: Decider
 ) -> tuple[Settings, SeedReport]:
-    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("demo"))
+    settings = Settings(env="test", demo=True, data_dir=tmp_path_factory.mktemp("demo"))
     return settings, seed_demo(settings, workers=workers, validator=validator)
 
 
@@ -79,9 +82,20 @@ def seeded(
 def store(seeded: tuple[Settings, SeedReport]) -> Iterator[Store]:
     engine = create_db_engine(seeded[0].db_url)
     try:
-        yield Store(engine)
+        yield Store(engine, AuditLog.from_settings(seeded[0]))
     finally:
         engine.dispose()
+
+
+# someone acting on the demo data by hand, outside the seeder
+BY_HAND = Identity("f" * 32, "BZK", "beoordelaar", "beoordelaar-hand", "cli", "cli")
+
+
+def _as(client: TestClient, gebruikersnaam: str) -> dict[str, str]:
+    """The headers of a new token of the demo account `gebruikersnaam`."""
+    accounts = client.app.state.accounts  # type: ignore[attr-defined]
+    _, raw = accounts.issue_token(accounts.account_by_name(gebruikersnaam).id, "test")
+    return {"Authorization": f"Bearer {raw}"}
 
 
 def _by_claim_id(store: Store) -> dict[str, dict[str, object]]:
@@ -163,14 +177,13 @@ def _raw() -> dict[str, Any]:
                         "action": "besluit",
                         "outcome": "toekennen",
                         "amount_eur": 1,
-                        "assessor": "BO-D01",
                     }
                 ],
             ),
             "besluit kan niet vanuit ingediend",
         ),
         (
-            lambda r: r["claims"][1]["steps"].append({"action": "bezwaren", "assessor": "BO-D01"}),
+            lambda r: r["claims"][1]["steps"].append({"action": "bezwaren"}),
             "bezwaren kan pas na een besluit",
         ),
         (
@@ -179,7 +192,6 @@ def _raw() -> dict[str, Any]:
                     "action": "beslissingen-op-bezwaar",
                     "outcome": "afwijzen",
                     "amount_eur": 0,
-                    "assessor": "BO-D01",
                     "motivation": "Ongegrond.",
                 }
             ),
@@ -190,12 +202,14 @@ def _raw() -> dict[str, Any]:
             "besluit heeft een outcome en een amount_eur",
         ),
         (
-            lambda r: _by_key(r, "D08")["steps"][1].update(assessor="Jan Jansen"),
-            "geen pseudoniem zoals BO-D01",
+            # who decides is a demo account, never a name in the file
+            lambda r: _by_key(r, "D08")["steps"][1].update(assessor="BO-D01"),
+            "steps.1.assessor",
         ),
+        (lambda r: _by_key(r, "D07").pop("organisatie"), "geef `gemeente` of `organisatie`"),
         (
-            lambda r: _by_key(r, "D08")["steps"][1].pop("assessor"),
-            "heeft, en alleen die heeft, een assessor",
+            lambda r: _by_key(r, "D08").update(organisatie="GM9901"),
+            "geef `gemeente` of `organisatie`",
         ),
         (
             lambda r: _by_key(r, "D08")["steps"][0].update(outcome="toekennen"),
@@ -317,7 +331,7 @@ def test_an_interrupted_run_finishes_where_it_stopped(
     for c in raw["claims"]:  # type: ignore[attr-defined]
         c["steps"] = []
         c["status"] = "ingediend"
-    settings = Settings(env="test", data_dir=tmp_path / "data")
+    settings = Settings(env="test", demo=True, data_dir=tmp_path / "data")
     first = seed_demo(settings, workers=workers, validator=validator, path=_write(tmp_path, raw))
     assert first.steps == 0 and len(first.submitted) == len(DEMO.claims)
     second = seed_demo(settings, workers=workers, validator=validator)
@@ -339,7 +353,7 @@ def test_an_interrupted_run_finishes_the_besluiten_where_it_stopped(
             TRANSITIONS[s["action"]].target for s in c["steps"] if s["action"] in TRANSITIONS
         ]
         c["status"] = targets[-1] if targets else "ingediend"
-    settings = Settings(env="test", data_dir=tmp_path / "data")
+    settings = Settings(env="test", demo=True, data_dir=tmp_path / "data")
     seed_demo(settings, workers=workers, validator=validator, path=_write(tmp_path, raw))
     second = seed_demo(settings, workers=workers, validator=validator)
     assert second.submitted == [] and not second.left_alone
@@ -357,13 +371,13 @@ def test_an_interrupted_run_finishes_the_besluiten_where_it_stopped(
 def test_a_claim_moved_on_by_hand_is_left_alone(
     tmp_path: Path, workers: EngineWorkers, validator: Decider
 ) -> None:
-    settings = Settings(env="test", data_dir=tmp_path / "data")
+    settings = Settings(env="test", demo=True, data_dir=tmp_path / "data")
     seed_demo(settings, workers=workers, validator=validator)
     engine = create_db_engine(settings.db_url)
     try:
-        store = Store(engine)
+        store = Store(engine, AuditLog.from_settings(settings))
         d01 = next(x for x in store.page(size=100)[0] if x["claim_id"] == "DEMO-D01")
-        store.transition(str(d01["id"]), "intrekking", reason="Met de hand.")
+        store.transition(str(d01["id"]), "intrekking", identity=BY_HAND, reason="Met de hand.")
     finally:
         engine.dispose()
     again = seed_demo(settings, workers=workers, validator=validator)
@@ -374,20 +388,17 @@ def test_a_claim_moved_on_by_hand_is_left_alone(
 def test_a_besluit_corrected_by_hand_is_left_alone(
     tmp_path: Path, workers: EngineWorkers, validator: Decider
 ) -> None:
-    settings = Settings(env="test", data_dir=tmp_path / "data")
+    settings = Settings(env="test", demo=True, data_dir=tmp_path / "data")
     seed_demo(settings, workers=workers, validator=validator)
     engine = create_db_engine(settings.db_url)
     try:
-        store = Store(engine)
+        store = Store(engine, AuditLog.from_settings(settings))
         d08 = _by_claim_id(store)["DEMO-D08"]
         [besluit] = d08["besluiten"]  # type: ignore[misc]
-        body = {
-            "outcome": "afwijzen",
-            "amount_eur": 0,
-            "assessor": "BO-D09",
-            "motivation": "Met de hand gecorrigeerd.",
-        }
-        asyncio.run(deciding.replace(store, workers, besluit["id"], "correctie", body))
+        body = {"outcome": "afwijzen", "amount_eur": 0, "motivation": "Met de hand gecorrigeerd."}
+        asyncio.run(
+            deciding.replace(store, workers, besluit["id"], "correctie", body, identity=BY_HAND)
+        )
     finally:
         engine.dispose()
     before = _counts(settings.db_url)
@@ -396,8 +407,8 @@ def test_a_besluit_corrected_by_hand_is_left_alone(
     assert again.left_alone == ["DEMO-D08"]
 
 
-def _letter_text(client: TestClient, besluit: dict[str, Any]) -> str:
-    r = client.get(besluit["letter"]["href"], headers={"Accept": "text/html"})
+def _letter_text(client: TestClient, besluit: dict[str, Any], auth: dict[str, str]) -> str:
+    r = client.get(besluit["letter"]["href"], headers={"Accept": "text/html", **auth})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     text = htmllib.unescape(re.sub(r"<[^>]+>", " ", r.text))
     return " ".join(text.replace("\u00a0", " ").split())
@@ -413,6 +424,9 @@ def test_the_besluiten_follow_override_correct_and_decide_on_objection(
     settings, _ = seeded
     steps = {str(c.claim["claim_id"]): c.steps for c in DEMO.claims}
     with TestClient(create_app(settings, workers=workers, validator=validator)) as client:
+        # BZK's assessor, who decided them
+        bzk = _as(client, "demo-beoordelaar-bzk")
+        client.headers.update(bzk)
         page = client.get("/v1/aanvragen", params={"status": "besloten"}).json()
         claims = {x["claim_id"]: client.get(x["href"]).json() for x in page["items"]}
         assert set(claims) == {
@@ -440,7 +454,7 @@ def test_the_besluiten_follow_override_correct_and_decide_on_objection(
         assert override["outcome"] != override["advice"]["decision"]["outcome"]
         motivation = _plain_text(steps["DEMO-D09"][-1].motivation)
         assert override["motivation"] == motivation
-        text = _letter_text(client, override)
+        text = _letter_text(client, override, bzk)
         assert text.index(motivation) < text.index("Wat de berekening vond")
 
         # a correction: a second besluit replacing the first, both kept
@@ -450,24 +464,26 @@ def test_the_besluiten_follow_override_correct_and_decide_on_objection(
         assert first["replaced_by"] == {"id": correction["id"], "href": correction["href"]}
         assert first["amount_eur"] != correction["amount_eur"]
         assert first["letter"]["sha256"] != correction["letter"]["sha256"]
-        assert "Wij hebben dat besluit verbeterd." in _letter_text(client, correction)
+        assert "Wij hebben dat besluit verbeterd." in _letter_text(client, correction, bzk)
         assert claims["DEMO-D10"]["besluiten"][1]["replaces"]["id"] == first["id"]
 
         # an objection, then the decision on it with the appeal clause
         objected, decision = besluiten["DEMO-D11"]
         [bezwaar] = objected["bezwaren"]
-        assert bezwaar["registered_by"] == "BO-D02"
+        pseudonym = client.app.state.accounts.account_by_name("demo-beoordelaar-bzk").pseudoniem  # type: ignore[attr-defined]
+        assert bezwaar["registered_by"] == pseudonym
+        assert {b["decided_by"] for chain in besluiten.values() for b in chain} == {pseudonym}
         assert bezwaar["received_on"] >= objected["letter"]["date"]
         assert decision["kind"] == "beslissing_op_bezwaar"
         assert decision["replaces"]["id"] == objected["id"]
-        text = _letter_text(client, decision)
+        text = _letter_text(client, decision, bzk)
         assert "Beslissing op uw bezwaar" in text and "in beroep" in text
 
 
 def test_changed_demo_data_over_old_demo_data_is_refused_clearly(
     tmp_path: Path, workers: EngineWorkers, validator: Decider
 ) -> None:
-    settings = Settings(env="test", data_dir=tmp_path / "data")
+    settings = Settings(env="test", demo=True, data_dir=tmp_path / "data")
     seed_demo(settings, workers=workers, validator=validator)
     raw = _raw()
     raw["claims"][0]["claim"]["measures"][0]["unit_price_eur"] = 2500  # type: ignore[index]
@@ -479,18 +495,54 @@ def test_the_api_shows_the_demo_claims(
     seeded: tuple[Settings, SeedReport], workers: EngineWorkers, validator: Decider
 ) -> None:
     settings, _ = seeded
+    owners = {str(c.claim["claim_id"]): DEMO.owner(c) for c in DEMO.claims}
     with TestClient(create_app(settings, workers=workers, validator=validator)) as client:
         assert client.get("/v1/health").status_code == 200
-        page = client.get("/v1/aanvragen", params={"paginaGrootte": 100}).json()
-        assert page["total"] == len(DEMO.claims)
-        withdrawn = client.get("/v1/aanvragen", params={"status": "ingetrokken"}).json()
-        assert [x["claim_id"] for x in withdrawn["items"]] == ["DEMO-D05"]
+        assert client.get("/v1/aanvragen").status_code == 401  # nobody signed in
+
+        def listed(gebruikersnaam: str, **params: Any) -> set[str]:
+            page = client.get(
+                "/v1/aanvragen",
+                params={"paginaGrootte": 100, **params},
+                headers=_as(client, gebruikersnaam),
+            ).json()
+            return {x["claim_id"] for x in page["items"]}
+
+        # an auditor sees every claim (pseudonymised); each organisation its own
+        assert listed("demo-auditor") == set(owners)
+        assert listed("demo-auditor", status="ingetrokken") == {"DEMO-D05"}
+        for town in ("GM9901", "GM9902", "GM9903"):
+            mine = {c for c, o in owners.items() if o == town}
+            assert mine and listed(f"demo-aanvrager-{_town(town)}") == mine
+        # BZK decides the vangnet claims; the employer body (Havendam) its own wethouder's
+        assert listed("demo-beoordelaar-bzk") == set(owners) - {"DEMO-D07"}
+        assert listed("demo-beoordelaar-havendam") == {"DEMO-D07"}
+        for role in ("demo-beheerder", "demo-regelbeheerder-1"):
+            r = client.get("/v1/aanvragen", headers=_as(client, role))
+            assert r.status_code == 403
+
+
+def _town(code: str) -> str:
+    return next(k for k, t in DEMO.municipalities.items() if t.code == code)
+
+
+def test_the_report_lists_the_demo_accounts(seeded: tuple[Settings, SeedReport]) -> None:
+    _, report = seeded
+    text = report.text()
+    assert "Demo-accounts (alleen in demomodus" in text
+    roles = {a.rol for a in report.accounts}
+    assert roles == {"aanvrager", "beoordelaar", "regelbeheerder", "auditor", "beheerder"}
+    for account in report.accounts:
+        line = next(x for x in text.splitlines() if account.gebruikersnaam in x)
+        assert account.wachtwoord in line and account.rol in line
 
 
 def test_seeding_works_on_every_database(
     database_url: str, tmp_path: Path, workers: EngineWorkers, validator: Decider
 ) -> None:
-    settings = Settings(env="test", data_dir=tmp_path / "data", database_url=database_url)
+    settings = Settings(
+        env="test", demo=True, data_dir=tmp_path / "data", database_url=database_url
+    )
     report = seed_demo(settings, workers=workers, validator=validator)
     assert {s for _, s, _ in report.claims} >= REQUIRED
     assert "postgresql+psycopg://" not in report.text()  # never the URL: it may hold a password
@@ -502,8 +554,17 @@ def test_seeding_works_on_every_database(
 # --- production -------------------------------------------------------------------------------
 
 
+def test_outside_demo_mode_seeding_is_refused_before_anything_is_touched(tmp_path: Path) -> None:
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    with pytest.raises(DemoError, match="VANGNET_DEMO=1"):
+        seed_demo(settings)
+    assert not (tmp_path / "data").exists()
+
+
 def test_production_is_refused_before_anything_is_touched(tmp_path: Path) -> None:
-    settings = Settings(env="production", data_dir=tmp_path / "data", secret_key="s" * 32)
+    settings = Settings(
+        env="production", demo=True, data_dir=tmp_path / "data", secret_key="s" * 32
+    )
     with pytest.raises(DemoRefused, match="VANGNET_ENV=production"):
         seed_demo(settings)
     assert not (tmp_path / "data").exists()

@@ -1,6 +1,8 @@
 """Durability: the server is killed (SIGKILL, its whole process group) while 20 clients submit
 claims; after a restart every acknowledged claim (201) is there, complete, and nothing is
-half-written. The real server: uvicorn in a subprocess, SQLite in a fresh data directory."""
+half-written, and the audit log's chain is unbroken (every acknowledged claim has its entry).
+The real server: uvicorn in a subprocess, SQLite in a fresh data directory; the clients submit
+as an aanvrager with an API token made in that database before the server starts."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import PUBLIC_SCENARIOS, ROOT
+from vangnet.service.accounts import Accounts
+from vangnet.service.audit import AuditLog
+from vangnet.service.db import create_db_engine, migrate
+from vangnet.service.settings import Settings
 
 P06 = json.loads((PUBLIC_SCENARIOS / "P06.claim.json").read_text())
 CLIENTS = 20
@@ -85,10 +91,31 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
         server.signal(signal.SIGKILL)
 
 
+def _token(data_dir: Path) -> dict[str, str]:
+    """The headers of an aanvrager's API token, made in the server's database."""
+    settings = Settings(env="test", data_dir=data_dir)
+    engine = create_db_engine(settings.db_url)
+    try:
+        migrate(engine)
+        accounts = Accounts(engine, settings, audit=AuditLog.from_settings(settings))
+        accounts.add_organisation("GM9901", "Havendam (test)", "gemeente")
+        account = accounts.add_account("test-aanvrager", "GM9901", "aanvrager", None)
+        _, raw = accounts.issue_token(account.id, "duurzaamheid")
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {raw}"}
+
+
 def _submitter(
-    base: str, n: int, acked: list[dict[str, Any]], errors: list[str], stop: threading.Event
+    base: str,
+    auth: dict[str, str],
+    *,
+    n: int,
+    acked: list[dict[str, Any]],
+    errors: list[str],
+    stop: threading.Event,
 ) -> None:
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=30, headers=auth) as client:
         i = 0
         while not stop.is_set():
             body = copy.deepcopy(P06) | {"claim_id": f"D{n:02d}-{i:04d}"}
@@ -107,17 +134,24 @@ def _submitter(
 def test_every_acknowledged_claim_survives_a_kill(tmp_path: Path, servers: list[Server]) -> None:
     data = tmp_path / "data"
     log = tmp_path / "server.log"
+    auth = _token(data)
     servers.append(first := Server(data, log))
     first.wait_ready()
     # the first submission starts the engine process; it is acknowledged like any other
-    warm = httpx.post(f"{first.url}/v1/aanvragen", json=P06 | {"claim_id": "W"}, timeout=60)
+    warm = httpx.post(
+        f"{first.url}/v1/aanvragen", json=P06 | {"claim_id": "W"}, headers=auth, timeout=60
+    )
     assert warm.status_code == 201, warm.text
 
     acked: list[dict[str, Any]] = [warm.json()]
     errors: list[str] = []
     stop = threading.Event()
     clients = [
-        threading.Thread(target=_submitter, args=(first.url, n, acked, errors, stop))
+        threading.Thread(
+            target=_submitter,
+            args=(first.url, auth),
+            kwargs={"n": n, "acked": acked, "errors": errors, "stop": stop},
+        )
         for n in range(CLIENTS)
     ]
     for c in clients:
@@ -135,7 +169,7 @@ def test_every_acknowledged_claim_survives_a_kill(tmp_path: Path, servers: list[
 
     servers.append(second := Server(data, log))
     second.wait_ready()
-    with httpx.Client(base_url=second.url, timeout=30) as client:
+    with httpx.Client(base_url=second.url, timeout=30, headers=auth) as client:
         for sent in acked:
             r = client.get(sent["href"])
             assert r.status_code == 200, sent["claim_id"]
@@ -164,5 +198,23 @@ def test_every_acknowledged_claim_survives_a_kill(tmp_path: Path, servers: list[
                 )
             ).all()
             assert incomplete == []
+    finally:
+        engine.dispose()
+    _check_audit(data, acked)
+
+
+def _check_audit(data: Path, acked: list[dict[str, Any]]) -> None:
+    """The audit log: one unbroken chain, an entry for every acknowledged claim."""
+    settings = Settings(env="test", data_dir=data)
+    engine = create_db_engine(settings.db_url)
+    try:
+        audit = AuditLog.from_settings(settings)
+        assert audit.verify(engine).ok
+        logged = {
+            e.object_id
+            for e in audit.entries(engine, limit=1_000_000)
+            if e.action == "aanvraag.indienen"
+        }
+        assert {sent["id"] for sent in acked} <= logged
     finally:
         engine.dispose()

@@ -1,5 +1,5 @@
-"""Storage: the migrations make exactly the models' tables, a change is one transaction, and
-two changes at once never both win; on SQLite and on PostgreSQL."""
+"""Storage: the migrations make exactly the models' tables, a change is one transaction (with
+its audit-log entry), and two changes at once never both win; on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,13 +27,23 @@ from vangnet.claim import canonical_claim, decode_json, parse_claim
 from vangnet.evaluate import Decider
 from vangnet.jsonout import dumps
 from vangnet.service import store as store_module
-from vangnet.service.db import create_db_engine, downgrade, migrate
-from vangnet.service.models import Aanvraag, AanvraagVersie, Advies, Base, Statusovergang
+from vangnet.service.audit import AuditEvent, AuditLog
+from vangnet.service.db import alembic_config, create_db_engine, downgrade, migrate
+from vangnet.service.identity import Identity
+from vangnet.service.models import (
+    Aanvraag,
+    AanvraagVersie,
+    Advies,
+    Auditregel,
+    Base,
+    Statusovergang,
+)
 from vangnet.service.settings import Settings, SettingsError, database_url
 from vangnet.service.store import (
     Conflict,
     Evaluated,
     IdempotencyConflict,
+    NewClaim,
     NotFound,
     Store,
     TransitionRefused,
@@ -41,6 +52,10 @@ from vangnet.service.store import (
 from vangnet.workers import EngineWorkers
 
 P06 = json.loads((PUBLIC_SCENARIOS / "P06.claim.json").read_text())
+# who acts: an aanvrager of a municipality, of another one, and a beoordelaar of BZK
+GM = Identity("a" * 32, "GM9901", "aanvrager", "aanvrager-gm", "127.0.0.1", "token")
+GM2 = Identity("b" * 32, "GM9902", "aanvrager", "aanvrager-gm2", "127.0.0.1", "token")
+BZK = Identity("c" * 32, "BZK", "beoordelaar", "beoordelaar-bzk", "127.0.0.1", "token")
 TABLES = {
     "aanvraag",
     "aanvraag_versie",
@@ -62,7 +77,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def store(engine: Engine) -> Store:
-    return Store(engine)
+    return Store(engine, AuditLog(b"k" * 32))
+
+
+def entries(store: Store) -> list[dict[str, Any]]:
+    return [e.as_dict() for e in store.audit.entries(store.engine, limit=1000)]
 
 
 @pytest.fixture
@@ -129,7 +148,8 @@ def test_migrations_go_down_and_up_again_and_run_once_at_a_time(engine: Engine) 
         migrate(engine)
     assert _differences(engine) == []
     with engine.connect() as connection:
-        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == head
 
 
 def test_migrate_takes_a_url_and_makes_the_data_directory(tmp_path: Path) -> None:
@@ -170,13 +190,14 @@ def test_a_submission_stores_the_claim_and_the_advice_exactly(
     store: Store, engine: Engine, evaluate: Any
 ) -> None:
     evaluated = evaluate()
-    body, replayed = store.submit(evaluated)
+    body, replayed = store.submit(evaluated, identity=GM, decider="BZK")
     assert not replayed and body["status"] == "ingediend"
     with Session(engine) as session:
         aanvraag = session.get(Aanvraag, body["id"])
         assert aanvraag is not None
         assert aanvraag.claimed_total_cents == 1935000 and aanvraag.eligible_total_cents == 1685000
-        assert aanvraag.owner_id is None and aanvraag.lock_version == 1
+        assert aanvraag.owner_id == "GM9901" and aanvraag.decider_id == "BZK"
+        assert aanvraag.lock_version == 1
         assert aanvraag.created_at.tzinfo is UTC
         version = session.scalars(select(AanvraagVersie)).one()
         assert version.claim_json == canonical_claim(parse_claim(P06))
@@ -202,29 +223,60 @@ def test_a_failed_submission_leaves_nothing_behind(
 
     monkeypatch.setattr(store_module, "_advice_row", broken)
     with pytest.raises(IntegrityError) as caught:
-        store.submit(evaluate())
+        store.submit(evaluate(), identity=GM, decider="BZK")
     assert "Voorbeeld" not in str(caught.value)  # no claim data in errors (or logs)
-    for model in (Aanvraag, AanvraagVersie, Advies, Statusovergang):
+    for model in (Aanvraag, AanvraagVersie, Advies, Statusovergang, Auditregel):
         assert count(engine, model) == 0, model
 
 
+def test_a_change_and_its_audit_entry_are_one_transaction(
+    store: Store, engine: Engine, evaluate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body, _ = store.submit(evaluate(), identity=GM, decider="BZK")
+    store.transition(body["id"], "in-behandeling", identity=BZK, reason="Opgepakt door team B.")
+    logged = entries(store)
+    assert [(e["action"], e["actor"], e["object_id"]) for e in logged] == [
+        ("aanvraag.indienen", GM.actor, body["id"]),
+        ("aanvraag.in_behandeling_nemen", BZK.actor, body["id"]),
+    ]
+    assert logged[0]["details"]["claim_sha256"] == body["claim_sha256"]
+    assert logged[1]["details"] == {"van": "ingediend", "naar": "in_behandeling"}
+    # never the claim's content or free text
+    text = json.dumps(logged)
+    for secret in ("Voorbeeld", "Opgepakt", P06["measures"][0]["description"]):
+        assert secret not in text
+
+    # when the entry cannot be written, the change is not made either
+    def broken(*args: Any) -> None:
+        raise RuntimeError("de auditlog is onbereikbaar")
+
+    monkeypatch.setattr(store.audit, "append", broken)
+    with pytest.raises(RuntimeError):
+        store.transition(body["id"], "intrekking", identity=GM)
+    with pytest.raises(RuntimeError):
+        store.submit(evaluate(claim_id="TWEEDE"), identity=GM, decider="BZK")
+    assert store.get(body["id"])["status"] == "in_behandeling"
+    assert count(engine, Aanvraag) == 1 and len(entries(store)) == 2
+
+
 def test_idempotency_keys_are_per_owner(store: Store, evaluate: Any) -> None:
-    first, _ = store.submit(evaluate(), idempotency_key="k")
-    again, replayed = store.submit(evaluate(), idempotency_key="k")
+    first, _ = store.submit(evaluate(), identity=GM, decider="BZK", idempotency_key="k")
+    again, replayed = store.submit(evaluate(), identity=GM, decider="BZK", idempotency_key="k")
     assert replayed and again["id"] == first["id"]
     with pytest.raises(IdempotencyConflict):
-        store.submit(evaluate(claim_id="ANDER"), idempotency_key="k")
-    other, replayed = store.submit(evaluate(), owner="GM0363", idempotency_key="k")
+        store.submit(evaluate(claim_id="ANDER"), identity=GM, decider="BZK", idempotency_key="k")
+    other, replayed = store.submit(evaluate(), identity=GM2, decider="BZK", idempotency_key="k")
     assert not replayed and other["id"] != first["id"]
-    assert store.page(owner="GM0363")[1] == 1 and store.page()[1] == 2
-    with pytest.raises(NotFound):
-        store.get(first["id"], owner="GM0363")
+    assert store.page(owner="GM9902")[1] == 1 and store.page()[1] == 2
+    assert store.page(decider="BZK")[1] == 2 and store.page(decider="GM9902")[1] == 0
+    assert store.ref(first["id"]).owner_id == "GM9901"
+    assert store.ref(other["id"]).owner_id == "GM9902"
 
 
 def test_a_lost_idempotency_race_returns_the_winner(
     store: Store, engine: Engine, evaluate: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    winner, _ = store.submit(evaluate(), idempotency_key="race")
+    winner, _ = store.submit(evaluate(), identity=GM, decider="BZK", idempotency_key="race")
     real = Store._replay
     calls: list[int] = []
 
@@ -234,24 +286,120 @@ def test_a_lost_idempotency_race_returns_the_winner(
         return None if len(calls) == 1 else real(self, *args)
 
     monkeypatch.setattr(Store, "_replay", blind)
-    body, replayed = store.submit(evaluate(), idempotency_key="race")
+    body, replayed = store.submit(evaluate(), identity=GM, decider="BZK", idempotency_key="race")
     assert replayed and body["id"] == winner["id"] and len(calls) == 2
     assert count(engine, Aanvraag) == 1
+
+
+# --- storing in batches (bulk work: the synthetic portfolio) ---------------------------------
+
+LOAD = AuditEvent(
+    actor="systeem",
+    action="demo.portefeuille_laden",
+    result="gelukt",
+    origin="cli",
+    details={"seed": 7},
+)
+
+
+def test_a_batch_is_stored_as_submissions_with_one_entry(
+    store: Store, engine: Engine, evaluate: Any
+) -> None:
+    batch = [
+        NewClaim(evaluate(claim_id=f"B-{n}"), "GM9901" if n % 2 else "GM9902", "BZK", f"k{n}")
+        for n in range(3)
+    ]
+    ids = store.submit_many(batch, event=LOAD)
+    assert len(ids) == 3 and all(ids) and len(set(ids)) == 3
+    # each exactly as `submit` would have stored it
+    single, _ = store.submit(batch[0].evaluated, identity=GM2, decider="BZK")
+    first = store.get(ids[0] or "")
+    for field in ("claim_id", "scheme", "status", "claim_version", "outcome",
+                  "claimed_total_eur", "eligible_total_eur", "claim_sha256", "claim",
+                  "allowed_transitions"):  # fmt: skip
+        assert first[field] == single[field], field
+    assert [a["decision"] for a in first["advices"]] == [a["decision"] for a in single["advices"]]
+    assert [h["to_status"] for h in first["history"]] == ["ingediend"]
+    assert store.ref(ids[1] or "").owner_id == "GM9901"
+    assert store.ref(ids[2] or "").owner_id == "GM9902"
+    assert store.ref(ids[2] or "").decider_id == "BZK"
+    with Session(engine) as session:
+        keys = session.scalars(select(Aanvraag.idempotency_key).where(Aanvraag.id.in_(ids)))
+        assert sorted(k or "" for k in keys) == ["k0", "k1", "k2"]
+    # one entry for the batch (and one for the single submission): parameters and a digest
+    logged = entries(store)
+    assert [e["action"] for e in logged] == ["demo.portefeuille_laden", "aanvraag.indienen"]
+    digest = hashlib.sha256("".join(c.evaluated.claim_sha256 for c in batch).encode()).hexdigest()
+    assert logged[0]["details"] == {
+        "seed": 7, "aanvragen": 3, "eerste": "B-0", "laatste": "B-2", "claims_sha256": digest,
+    }  # fmt: skip
+    assert logged[0]["actor"] == "systeem" and logged[0]["object_id"] is None
+    assert "Voorbeeld" not in json.dumps(logged)
+    assert store.audit.verify(engine).ok
+
+
+def test_a_batch_skips_what_is_stored_under_its_key(
+    store: Store, engine: Engine, evaluate: Any
+) -> None:
+    before, _ = store.submit(evaluate(), identity=GM, decider="BZK", idempotency_key="k1")
+    evaluated = evaluate(claim_id="NIEUW")
+    batch = [
+        NewClaim(evaluated, "GM9901", "BZK", "k1"),  # stored before by GM9901
+        NewClaim(evaluated, "GM9902", "BZK", "k1"),  # another owner: its own key space
+        NewClaim(evaluated, "GM9902", "BZK", "k1"),  # twice in the batch
+        NewClaim(evaluated, None, None, None),  # no key: always new
+    ]
+    ids = store.submit_many(batch, event=LOAD)
+    assert ids[0] is None and ids[2] is None and ids[1] and ids[3]
+    assert count(engine, Aanvraag) == 3
+    assert store.get(before["id"])["claim_id"] == before["claim_id"]
+    assert entries(store)[-1]["details"]["aanvragen"] == 2
+    # nothing new: nothing written, no entry
+    assert store.submit_many(batch[:3], event=LOAD) == [None, None, None]
+    assert store.submit_many([], event=LOAD) == []
+    assert count(engine, Aanvraag) == 3 and len(entries(store)) == 2
+
+
+def test_a_batch_is_all_or_nothing(
+    store: Store, engine: Engine, evaluate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("de auditlog is onbereikbaar")
+
+    monkeypatch.setattr(store.audit, "append", broken)
+    batch = [NewClaim(evaluate(claim_id=f"C-{n}"), "GM9901", "BZK", f"c{n}") for n in range(3)]
+    with pytest.raises(RuntimeError):
+        store.submit_many(batch, event=LOAD)
+    monkeypatch.undo()
+    for model in (Aanvraag, AanvraagVersie, Advies, Statusovergang, Auditregel):
+        assert count(engine, model) == 0, model
+    # a batch's entry gets its counts from the store, never from the caller
+    with pytest.raises(ValueError, match="aanvragen"):
+        store.submit_many(batch, event=AuditEvent(**{**_fields(LOAD), "details": {"aanvragen": 1}}))
+    assert count(engine, Aanvraag) == 0
+
+
+def _fields(event: AuditEvent) -> dict[str, Any]:
+    return {f: getattr(event, f) for f in event.__dataclass_fields__}
 
 
 # --- changing ---------------------------------------------------------------------------------
 
 
 def test_a_change_based_on_an_old_read_is_a_conflict(store: Store, evaluate: Any) -> None:
-    body, _ = store.submit(evaluate())
-    store.transition(body["id"], "in-behandeling")
-    store.transition(body["id"], "aanvullingsverzoeken", reason="De offerte.")
+    body, _ = store.submit(evaluate(), identity=GM, decider="BZK")
+    store.transition(body["id"], "in-behandeling", identity=BZK)
+    store.transition(body["id"], "aanvullingsverzoeken", identity=BZK, reason="De offerte.")
     seen = store.snapshot(body["id"])
     # meanwhile the claim is withdrawn
-    store.transition(body["id"], "intrekking")
+    store.transition(body["id"], "intrekking", identity=GM)
     with pytest.raises(Conflict) as caught:
         store.transition(
-            body["id"], "aanvullingen", evaluated=evaluate(), expected_lock=seen.lock_version
+            body["id"],
+            "aanvullingen",
+            identity=GM,
+            evaluated=evaluate(),
+            expected_lock=seen.lock_version,
         )
     assert not isinstance(caught.value, TransitionRefused)
     assert caught.value.status == "ingetrokken" and caught.value.allowed == []
@@ -260,11 +408,11 @@ def test_a_change_based_on_an_old_read_is_a_conflict(store: Store, evaluate: Any
 
 
 def test_every_update_checks_the_lock_version(store: Store, engine: Engine, evaluate: Any) -> None:
-    body, _ = store.submit(evaluate())
+    body, _ = store.submit(evaluate(), identity=GM, decider="BZK")
     with Session(engine, expire_on_commit=False) as session:
         stale = session.get(Aanvraag, body["id"])
     assert stale is not None
-    store.transition(body["id"], "in-behandeling")
+    store.transition(body["id"], "in-behandeling", identity=BZK)
     with pytest.raises(StaleDataError), Session(engine) as session, session.begin():
         mine = session.merge(stale, load=False)
         mine.status = "ingetrokken"
@@ -272,14 +420,14 @@ def test_every_update_checks_the_lock_version(store: Store, engine: Engine, eval
 
 
 def test_concurrent_transitions_one_wins(store: Store, evaluate: Any) -> None:
-    body, _ = store.submit(evaluate())
+    body, _ = store.submit(evaluate(), identity=GM, decider="BZK")
     barrier = threading.Barrier(6)
     outcomes: list[str] = []
 
     def act(name: str) -> None:
         barrier.wait()
         try:
-            store.transition(body["id"], name)
+            store.transition(body["id"], name, identity=GM)
             outcomes.append("won")
         except Conflict:
             outcomes.append("conflict")
@@ -304,7 +452,10 @@ def test_unknown_claims_are_not_found(store: Store) -> None:
     for call in (
         lambda: store.get("x"),
         lambda: store.snapshot("x"),
-        lambda: store.transition("x", "intrekking"),
+        lambda: store.transition("x", "intrekking", identity=GM),
+        lambda: store.ref("x"),
+        lambda: store.besluit_ref("x"),
+        lambda: store.bijlage_ref("x"),
     ):
         with pytest.raises(NotFound):
             call()

@@ -1,7 +1,11 @@
 """The application: `/v1` (the API) mounted in a root app that will also serve the pages.
 
-At start-up the lifespan opens the database and applies pending migrations, then starts the
-engine workers (unless given); at shut-down it closes both.
+At start-up the lifespan opens the database and applies pending migrations, makes the audit
+log (`AuditLog`, its key outside the database), the accounts (`Accounts`: sessions, tokens;
+their changes go to the audit log) and the store, then starts the engine workers (unless
+given); at shut-down it closes both. Who is asking is resolved per request
+(`deps.IdentityDep`); what they may do is `authz`, whose refusals are answered by
+`authz.refusal_handler` after they are written to the audit log.
 
 Middleware on every response: `API-Version`, `Cache-Control: no-store`, `nosniff`,
 frame-ancestors none, HSTS; CORS is open for the OpenAPI document only.
@@ -21,6 +25,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vangnet.evaluate import Decider
+from vangnet.service import crypto
+from vangnet.service.accounts import Accounts
+from vangnet.service.audit import AuditLog
+from vangnet.service.audit_buffer import AuditBuffer
+from vangnet.service.authz import Refused, refusal_handler
 from vangnet.service.db import create_db_engine, migrate
 from vangnet.service.middleware import SecurityHeaders
 from vangnet.service.openapi import API_VERSION, build_openapi
@@ -31,10 +40,22 @@ from vangnet.service.problems import (
     internal_error_handler,
     validation_exception_handler,
 )
+from vangnet.service.pseudonyms import Pseudonymiser, pseudonym_key
 from vangnet.service.ratelimit import RateLimiter
-from vangnet.service.routes import aanvragen, besluiten, bijlagen, evaluaties, health, regelsets
+from vangnet.service.routes import (
+    aanvragen,
+    beheer,
+    besluiten,
+    bijlagen,
+    concepten,
+    evaluaties,
+    health,
+    regelsets,
+    tokens,
+)
 from vangnet.service.settings import Settings
 from vangnet.service.store import Store
+from vangnet.web.mount import install_pages
 from vangnet.workers import EngineWorkers
 
 __all__ = ["create_app", "openapi_document"]
@@ -51,7 +72,20 @@ def _api(settings: Settings) -> FastAPI:
         # `servers` is set in one place (openapi.py), not again from the mount's root path
         root_path_in_servers=False,
     )
-    routers = [m.router for m in (evaluaties, aanvragen, besluiten, bijlagen, regelsets, health)]
+    routers = [
+        m.router
+        for m in (
+            evaluaties,
+            aanvragen,
+            besluiten,
+            bijlagen,
+            regelsets,
+            concepten,
+            tokens,
+            beheer,
+            health,
+        )
+    ]
     for router in routers:
         api.include_router(router)
     # for the `Allow` header of a 405 (problems.py)
@@ -61,6 +95,7 @@ def _api(settings: Settings) -> FastAPI:
         for route in router.routes
         if isinstance(route, APIRoute)
     ]
+    api.add_exception_handler(Refused, refusal_handler)
     api.add_exception_handler(ApiProblem, api_problem_handler)
     api.add_exception_handler(StarletteHTTPException, http_exception_handler)
     api.add_exception_handler(RequestValidationError, validation_exception_handler)
@@ -89,8 +124,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.db_url)
         try:
+            # the key ring for encryption at rest, before anything reads or writes a row
+            await run_in_threadpool(crypto.configure, settings)
             await run_in_threadpool(migrate, engine)
-            store = Store(engine)
+            audit = AuditLog.from_settings(settings)
+            accounts = Accounts(engine, settings, audit=audit)
+            store = Store(engine, audit)
+            pseudonymiser = Pseudonymiser(pseudonym_key(settings))
             own = workers is None
             pool = workers or EngineWorkers(settings.engine_workers)
             if own:
@@ -99,12 +139,19 @@ def create_app(
             # the engine pool's helper threads hand results back to the event loop; a shorter
             # switch interval lets them through sooner (measured: ~10 % more throughput)
             sys.setswitchinterval(0.0005)
+            # pre-checks' audit entries, written in batches (docs/audit.md)
+            audit_buffer = AuditBuffer(audit, engine)
             for part in (app, api):
+                part.state.audit_buffer = audit_buffer
                 part.state.workers = pool
                 part.state.store = store
+                part.state.audit = audit
+                part.state.accounts = accounts
+                part.state.pseudonymiser = pseudonymiser
             try:
                 yield
             finally:
+                await run_in_threadpool(audit_buffer.close)
                 if own:
                     pool.close()
         finally:
@@ -123,6 +170,7 @@ def create_app(
             part.state.workers = workers
     app.mount("/v1", api)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
+    install_pages(app)  # the pages outside /v1, with their error pages (vangnet.web)
 
     app.add_middleware(SecurityHeaders)
 

@@ -4,7 +4,10 @@
 objection, `register_bezwaar` registers an objection. Each takes the request body as decoded
 JSON (or what the demo file gives), checks it as the API does (every problem at once, a 400
 `ApiProblem`), makes the letter (its context in an engine worker, the PDF in a thread, see
-`vangnet.service.brief`) and stores the besluit through the store. The store's refusals
+`vangnet.service.brief`) and stores the besluit through the store, as the account `identity`
+(its pseudonym is the besluit's `decided_by`; the store writes the audit-log entries in the
+same transaction). Who may do this is checked before (`vangnet.service.authz`). The store's
+refusals
 (`NotFound`, `TransitionRefused`, `Conflict`, `BesluitConflict`) pass through unchanged: the
 routes turn them into problems (`routes/besluiten.py`), the demo seeder into `DemoError`.
 """
@@ -23,6 +26,7 @@ from vangnet.exceptions import Problem
 from vangnet.money import format_eur
 from vangnet.service.attachments import Attachments, attachment_problems
 from vangnet.service.brief import letter_date, make_context, render
+from vangnet.service.identity import Identity
 from vangnet.service.lifecycle import TRANSITIONS
 from vangnet.service.problems import ApiProblem
 from vangnet.service.schemas_besluit import BesluitIn, BezwaarIn, Outcome
@@ -181,8 +185,14 @@ async def _attachment_ids(store: Store, basis: DecisionBasis) -> set[str]:
 # --- making and storing a besluit ------------------------------------------------------------
 
 
+def _pseudonym(identity: Identity) -> str:
+    if identity.pseudoniem is None:
+        raise ValueError("only an account decides or registers an objection")
+    return identity.pseudoniem
+
+
 async def make_besluit(
-    workers: EngineWorkers, basis: DecisionBasis, body: BesluitIn, kind: str
+    workers: EngineWorkers, basis: DecisionBasis, body: BesluitIn, kind: str, identity: Identity
 ) -> NewBesluit:
     """The besluit with its letter: the context in an engine worker, the PDF in a thread."""
     now = datetime.now(UTC)
@@ -211,7 +221,7 @@ async def make_besluit(
         amount_cents=cents(body.amount_eur),
         motivation=body.motivation,
         attachments=list(body.attachments),
-        decided_by=body.assessor,
+        decided_by=_pseudonym(identity),
         decided_at=now,
         number=basis.next_number,
         letter_date=day,
@@ -222,7 +232,7 @@ async def make_besluit(
 
 
 async def decide(
-    store: Store, workers: EngineWorkers, aanvraag_id: str, data: Any
+    store: Store, workers: EngineWorkers, aanvraag_id: str, data: Any, identity: Identity
 ) -> dict[str, Any]:
     """The first besluit on claim `aanvraag_id` (POST /v1/aanvragen/{aanvraagId}/besluit): the
     besluit as stored, the claim moved to `besloten`."""
@@ -230,14 +240,20 @@ async def decide(
     body = check_besluit(data, "besluit", basis, await _attachment_ids(store, basis))
     if basis.status not in TRANSITIONS["besluit"].sources:
         raise TransitionRefused(basis.status, "besluit")
-    new = await make_besluit(workers, basis, body, "besluit")
+    new = await make_besluit(workers, basis, body, "besluit", identity)
     return await run_in_threadpool(
-        lambda: store.decide(aanvraag_id, new, expected_lock=basis.lock_version)
+        lambda: store.decide(aanvraag_id, new, identity=identity, expected_lock=basis.lock_version)
     )
 
 
 async def replace(
-    store: Store, workers: EngineWorkers, besluit_id: str, kind: str, data: Any
+    store: Store,
+    workers: EngineWorkers,
+    besluit_id: str,
+    kind: str,
+    data: Any,
+    *,
+    identity: Identity,
 ) -> dict[str, Any]:
     """A besluit of `kind` (`correctie` or `beslissing_op_bezwaar`) that replaces the current
     besluit `besluit_id`: the new besluit as stored."""
@@ -251,26 +267,39 @@ async def replace(
             f" (POST /v1/besluiten/{besluit_id}/bezwaren).",
             "geen_bezwaar",
         )
-    new = await make_besluit(workers, basis, body, kind)
-    return await run_in_threadpool(store.replace, new)
+    new = await make_besluit(workers, basis, body, kind, identity)
+    return await run_in_threadpool(lambda: store.replace(new, identity=identity))
 
 
-async def register_bezwaar(store: Store, besluit_id: str, data: Any) -> dict[str, Any]:
-    """An objection against the current besluit `besluit_id`, registered: received on or after
-    the besluit's date and not in the future (in the Netherlands)."""
+async def register_bezwaar(
+    store: Store, besluit_id: str, data: Any, identity: Identity
+) -> dict[str, Any]:
+    """An objection against the current besluit `besluit_id`: lodged by the applicant (received
+    today, the day it reaches vangnet) or registered by an assessor of the deciding body
+    (received on the day the body names: on or after the besluit's date and not in the future,
+    in the Netherlands)."""
+    _pseudonym(identity)
     basis = await run_in_threadpool(store.replacement_basis, besluit_id)
     body, problems = _parse(BezwaarIn, data)
     received = _field(_DATE, data, "received_on")
+    today = letter_date(datetime.now(UTC))
+    lodged = identity.rol == "aanvrager"
     decided = basis.replaces_date
-    if received is not None and decided is not None and received < decided:
+    if lodged and received is not None and received != today:
+        text = f"laat dit veld weg: een bezwaar van de aanvrager komt vandaag binnen ({today})"
+        problems.append(Problem("received_on", received.isoformat(), text))
+    elif not lodged and body is not None and body.received_on is None:
+        problems.append(
+            Problem("received_on", None, "is verplicht als een beoordelaar een bezwaar registreert")
+        )
+    elif received is not None and decided is not None and received < decided:
         text = f"mag niet voor de datum van het besluit liggen ({decided.isoformat()})"
         problems.append(Problem("received_on", received.isoformat(), text))
-    if received is not None and received > letter_date(datetime.now(UTC)):
+    elif received is not None and received > today:
         problems.append(Problem("received_on", received.isoformat(), "ligt in de toekomst"))
     if problems or body is None:
         raise _refuse(problems)
+    on = today if body.received_on is None else body.received_on
     return await run_in_threadpool(
-        lambda: store.register_bezwaar(
-            besluit_id, received_on=body.received_on, registered_by=body.assessor
-        )
+        lambda: store.register_bezwaar(besluit_id, received_on=on, identity=identity)
     )

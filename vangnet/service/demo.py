@@ -18,7 +18,16 @@ replacing besluit (a correction, a decision on an objection) and each objection 
 in their order. A claim that was moved on by hand (what it shows no longer follows the file)
 is left alone.
 
-Refused when `VANGNET_ENV=production`: demo claims never enter a real register.
+Who acts is a demo account: seeding first creates the demo organisations and accounts
+(`Accounts.seed_demo_accounts`, `forms/demo/accounts.yaml`), then submits each claim as the
+aanvrager of its organisation (which becomes its owner) and takes the deciding organisation's
+steps as its beoordelaar (forms/organisaties.yaml), so every step is authorised and audited
+as through the API. The report lists the demo accounts with their passwords, to print: they
+are public and exist only in demo mode. A demo claim stored before accounts existed (without
+an owner) is given its organisations first (`Store.assign_organisations`).
+
+Refused when `VANGNET_ENV=production`: demo claims never enter a real register. Refused
+outside demo mode (VANGNET_DEMO=1): without the demo accounts nobody could see the claims.
 """
 
 from __future__ import annotations
@@ -42,9 +51,13 @@ from vangnet.evaluate import Decider
 from vangnet.exceptions import ClaimError, NoRulesetError, VangnetError
 from vangnet.money import format_eur
 from vangnet.paths import FORMS_DIR
-from vangnet.service import deciding
+from vangnet.service import crypto, deciding
+from vangnet.service.accounts import Accounts, DemoAccount
+from vangnet.service.audit import AuditLog
+from vangnet.service.authz import decider_for
 from vangnet.service.brief import letter_date
 from vangnet.service.db import create_db_engine, migrate
+from vangnet.service.identity import Identity
 from vangnet.service.intake import evaluate, refuse_simulation
 from vangnet.service.lifecycle import TRANSITIONS, Status
 from vangnet.service.problems import ApiProblem
@@ -169,8 +182,6 @@ class Step(_Model):
     outcome: Outcome | None = None
     amount_eur: Decimal | None = None
     motivation: str | None = None
-    # who decides or registers an objection: a pseudonym, never a name
-    assessor: str | None = None
 
     def token(self) -> str:
         """What the stored claim shows once the step is taken: the status a transition
@@ -183,11 +194,7 @@ class Step(_Model):
 
     def body(self) -> dict[str, Any]:
         """The request body of a step with a besluit."""
-        body: dict[str, Any] = {
-            "outcome": self.outcome,
-            "amount_eur": self.amount_eur,
-            "assessor": self.assessor,
-        }
+        body: dict[str, Any] = {"outcome": self.outcome, "amount_eur": self.amount_eur}
         if self.motivation is not None:
             body["motivation"] = self.motivation
         return body
@@ -200,6 +207,8 @@ class DemoClaim(_Model):
     status: Status
     explanation: str = Field(min_length=1)
     gemeente: str | None = None
+    # without `gemeente`: the demo organisation that submits it
+    organisatie: str | None = Field(default=None, pattern=r"^(GM\d{4}|PV\d{2}|WS\d{4}|BZK)$")
     claim: dict[str, Any]
     steps: tuple[Step, ...] = ()
 
@@ -216,6 +225,13 @@ class DemoData(_Model):
     def key(self, entry: DemoClaim) -> str:
         """The claim's Idempotency-Key."""
         return f"{self.idempotency_prefix}-{entry.key}"
+
+    def owner(self, entry: DemoClaim) -> str:
+        """The organisation that submits the claim: its municipality, or `organisatie`."""
+        if entry.gemeente is not None:
+            return self.municipalities[entry.gemeente].code
+        assert entry.organisatie is not None  # noqa: S101 - _check requires one of the two
+        return entry.organisatie
 
 
 def _plain(value: Any) -> Any:
@@ -262,6 +278,8 @@ def _check(demo: DemoData) -> None:
         if entry.key in seen:
             raise ValueError(f"{where}: de sleutel komt twee keer voor")
         seen.add(entry.key)
+        if (entry.gemeente is None) == (entry.organisatie is None):
+            raise ValueError(f"{where}: geef `gemeente` of `organisatie` (precies één)")
         if entry.gemeente is not None:
             if entry.gemeente not in demo.municipalities:
                 raise ValueError(f"{where}: onbekende gemeente {entry.gemeente!r}")
@@ -317,13 +335,6 @@ def _check_step(where: str, step: Step, status: str, objected: bool) -> None:
             f"{where}: alleen een besluit, correctie of beslissing op bezwaar heeft outcome,"
             " amount_eur en motivation"
         )
-    if (decides or step.action == "bezwaren") != (step.assessor is not None):
-        raise ValueError(
-            f"{where}: een besluit, correctie, bezwaar of beslissing op bezwaar heeft, en alleen"
-            " die heeft, een assessor"
-        )
-    if step.assessor is not None and not _PSEUDONYM.match(step.assessor):
-        raise ValueError(f"{where}: {step.assessor!r} is geen pseudoniem zoals BO-D01")
     if step.reason is not None and (decides or step.action == "bezwaren"):
         raise ValueError(f"{where}: {step.action} heeft geen reason (wel een motivation)")
 
@@ -360,6 +371,7 @@ class SeedReport:
     left_alone: list[str] = field(default_factory=list)  # moved on by hand; not touched
     claims: list[tuple[str, str, str]] = field(default_factory=list)  # (claim id, status, outcome)
     besluiten: dict[str, str] = field(default_factory=dict)  # claim id -> the besluit in force
+    accounts: list[DemoAccount] = field(default_factory=list)  # the demo accounts, to print
 
     @property
     def changed(self) -> bool:
@@ -385,6 +397,18 @@ class SeedReport:
             lines.append(
                 "Met de hand verder gebracht en niet aangeraakt: " + ", ".join(self.left_alone)
             )
+        if self.accounts:
+            lines.append(
+                "Demo-accounts (alleen in demomodus; de wachtwoorden zijn openbaar, gebruik ze"
+                " nooit voor echte gegevens):"
+            )
+            name = max(len(a.gebruikersnaam) for a in self.accounts)
+            password = max(len(a.wachtwoord) for a in self.accounts)
+            for a in self.accounts:
+                lines.append(
+                    f"  {a.gebruikersnaam.ljust(name)}  wachtwoord: {a.wachtwoord.ljust(password)}"
+                    f"  rol: {a.rol:<14}  organisatie: {a.organisatie_id}"
+                )
         return "\n".join(lines) + "\n"
 
 
@@ -419,14 +443,39 @@ class _LazyWorkers:
             self._own.close()
 
 
+@dataclass(frozen=True, slots=True)
+class _Actors:
+    """Who takes a demo claim's steps: its organisation's aanvrager, and the beoordelaar of
+    the organisation that decides it."""
+
+    applicant: Identity
+    assessor: Identity
+
+
 class _Seeder:
     def __init__(
-        self, demo: DemoData, store: Store, validator: Decider, workers: _LazyWorkers
+        self,
+        demo: DemoData,
+        store: Store,
+        validator: Decider,
+        workers: _LazyWorkers,
+        identities: dict[tuple[str, str], Identity],
     ) -> None:
         self.demo = demo
         self.store = store
         self.validator = validator
         self.workers = workers
+        # (organisation, role) -> the demo account that acts
+        self.identities = identities
+
+    def _as(self, entry: DemoClaim, organisatie: str | None, rol: str) -> Identity:
+        identity = self.identities.get((organisatie or "", rol))
+        if identity is None:
+            raise DemoError(
+                f"demo-aanvraag {entry.key}: er is geen demo-account met de rol {rol} bij"
+                f" organisatie {organisatie} (forms/demo/accounts.yaml)"
+            )
+        return identity
 
     def _claim(self, entry: DemoClaim, data: dict[str, Any]) -> Claim:
         """Validated as the API validates, a simulation refused."""
@@ -453,11 +502,21 @@ class _Seeder:
         versions = claim_versions(self.demo, entry)
         claim = self._claim(entry, versions[0])
         key = self.demo.key(entry)
+        owner = self.demo.owner(entry)
+        applicant = self._as(entry, owner, "aanvrager")
+        ruleset, _ = self.validator.choose(claim)
+        decider = decider_for(ruleset.spec.deciding_body, owner)
+        actors = _Actors(applicant, self._as(entry, decider, "beoordelaar"))
         try:
-            stored = self.store.replay(key, claim_sha256(claim))
+            self.store.assign_organisations(
+                key, claim_sha256(claim), owner=owner, decider=decider, identity=applicant
+            )
+            stored = self.store.replay(key, claim_sha256(claim), owner=owner)
             if stored is None:
                 evaluated = await self._evaluate(entry, versions[0], claim)
-                stored, replayed = self.store.submit(evaluated, idempotency_key=key)
+                stored, replayed = self.store.submit(
+                    evaluated, identity=applicant, decider=decider, idempotency_key=key
+                )
                 if not replayed:
                     report.submitted.append(stored["claim_id"])
         except IdempotencyConflict:
@@ -476,12 +535,12 @@ class _Seeder:
             current = besluiten[-1]["id"] if besluiten else None  # the besluit in force
             for step in entry.steps[len(done) :]:
                 if step.changes is not None:
-                    stored = await self._supplement(entry, stored["id"], versions[version])
+                    stored = await self._supplement(entry, actors, stored["id"], versions[version])
                     version += 1
                 elif step.action in _DECIDING or step.action == "bezwaren":
-                    current = await self._on_besluit(entry, stored["id"], current, step)
+                    current = await self._on_besluit(entry, actors, stored["id"], current, step)
                 else:
-                    stored = self._transition(entry, stored["id"], step)
+                    stored = self._transition(entry, actors, stored["id"], step)
                 report.steps += 1
             stored = self.store.get(stored["id"])
         report.claims.append((stored["claim_id"], stored["status"], stored["outcome"]))
@@ -504,14 +563,14 @@ class _Seeder:
         return shown
 
     async def _on_besluit(
-        self, entry: DemoClaim, aanvraag_id: str, current: str | None, step: Step
+        self, entry: DemoClaim, actors: _Actors, aanvraag_id: str, current: str | None, step: Step
     ) -> str:
         """A besluit, a correction, an objection or a decision on an objection, through what
         their resources use (`vangnet.service.deciding`); the id of the besluit in force."""
         try:
             if step.action == "besluit":
                 made = await deciding.decide(
-                    self.store, self.workers.get(), aanvraag_id, step.body()
+                    self.store, self.workers.get(), aanvraag_id, step.body(), actors.assessor
                 )
                 return str(made["id"])
             if current is None:
@@ -519,12 +578,12 @@ class _Seeder:
             if step.action == "bezwaren":
                 # received today: on or after the besluit's date, never in the future
                 today = letter_date(datetime.now(UTC)).isoformat()
-                body = {"received_on": today, "assessor": step.assessor}
-                await deciding.register_bezwaar(self.store, current, body)
+                body = {"received_on": today}
+                await deciding.register_bezwaar(self.store, current, body, actors.assessor)
                 return current
             kind = deciding.REPLACEMENTS[step.action]
             made = await deciding.replace(
-                self.store, self.workers.get(), current, kind, step.body()
+                self.store, self.workers.get(), current, kind, step.body(), identity=actors.assessor
             )
             return str(made["id"])
         except ApiProblem as exc:
@@ -536,22 +595,26 @@ class _Seeder:
                 f"demo-aanvraag {entry.key}: {step.action} lukte niet ({exc})"
             ) from None
 
-    def _transition(self, entry: DemoClaim, aanvraag_id: str, step: Step) -> dict[str, Any]:
+    def _transition(
+        self, entry: DemoClaim, actors: _Actors, aanvraag_id: str, step: Step
+    ) -> dict[str, Any]:
         # the bodies the API reads for these resources, with their limits
         body: ToelichtingIn | AanvullingsverzoekIn
         if step.action == "aanvullingsverzoeken":
             body = AanvullingsverzoekIn.model_validate({"reason": step.reason})
         else:
             body = ToelichtingIn.model_validate({"reason": step.reason})
+        # the applicant withdraws; the deciding organisation takes the rest
+        who = actors.applicant if step.action == "intrekking" else actors.assessor
         try:
-            return self.store.transition(aanvraag_id, step.action, reason=body.reason)
+            return self.store.transition(aanvraag_id, step.action, identity=who, reason=body.reason)
         except StoreError as exc:
             raise DemoError(
                 f"demo-aanvraag {entry.key}: {step.action} lukte niet ({exc})"
             ) from None
 
     async def _supplement(
-        self, entry: DemoClaim, aanvraag_id: str, data: dict[str, Any]
+        self, entry: DemoClaim, actors: _Actors, aanvraag_id: str, data: dict[str, Any]
     ) -> dict[str, Any]:
         """As POST /v1/aanvragen/{id}/aanvullingen: read, evaluate, then store if unchanged."""
         claim = self._claim(entry, data)
@@ -563,7 +626,11 @@ class _Seeder:
                 raise DemoError(f"demo-aanvraag {entry.key}: een aanvulling houdt de regeling")
             evaluated = await self._evaluate(entry, data, claim)
             return self.store.transition(
-                aanvraag_id, "aanvullingen", evaluated=evaluated, expected_lock=seen.lock_version
+                aanvraag_id,
+                "aanvullingen",
+                identity=actors.applicant,
+                evaluated=evaluated,
+                expected_lock=seen.lock_version,
             )
         except StoreError as exc:
             raise DemoError(f"demo-aanvraag {entry.key}: aanvullingen lukte niet ({exc})") from None
@@ -585,18 +652,36 @@ def seed_demo(
     validator: Decider | None = None,
     path: Path = DEMO_FILE,
 ) -> SeedReport:
-    """Apply pending migrations and load the demo data once; `DemoRefused` in production,
-    `DemoError` when the data cannot be loaded. `workers` and `validator` may be given (tests
-    share them); otherwise one engine process is started, and only when a claim needs it."""
+    """Apply pending migrations, create the demo organisations and accounts, and load the demo
+    data once; `DemoRefused` in production, `DemoError` outside demo mode or when the data
+    cannot be loaded. `workers` and `validator` may be given (tests share them); otherwise one
+    engine process is started, and only when a claim needs it."""
     refuse_production(settings.env)
+    if not settings.demo:
+        raise DemoError(
+            "Demogegevens horen bij demomodus: zet VANGNET_DEMO=1 (make run doet dat). Zonder"
+            " de demo-accounts kan niemand de demo-aanvragen zien."
+        )
     demo = load_demo(path)
     engine = create_db_engine(settings.db_url)
     try:
+        crypto.configure(settings)
         migrate(engine)
-        store = Store(engine)
+        audit = AuditLog.from_settings(settings)
+        accounts = Accounts(engine, settings, audit=audit)
+        store = Store(engine, audit)
         report = SeedReport(_where(settings))
+        report.accounts = accounts.seed_demo_accounts()
+        identities = {}
+        for seeded in report.accounts:
+            info = accounts.account_by_name(seeded.gebruikersnaam)
+            key = (info.organisatie_id, info.rol)
+            if info.actief and key not in identities:
+                identities[key] = Identity(
+                    info.id, info.organisatie_id, info.rol, info.pseudoniem, "cli", "cli"
+                )
         with _workers(workers) as lazy:
-            seeder = _Seeder(demo, store, validator or Decider(prime=False), lazy)
+            seeder = _Seeder(demo, store, validator or Decider(prime=False), lazy, identities)
             asyncio.run(seeder.seed(report))
         return report
     finally:

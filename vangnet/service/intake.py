@@ -1,5 +1,6 @@
-"""Taking a claim in for storage: read and validate it, refuse a simulation, have the engine
-workers evaluate it. The web process validates and chooses versions only; it never decides."""
+"""Taking a claim in for storage: read and validate it, refuse a simulation, find the
+organisation that decides it, have the engine workers evaluate it. The web process validates
+and chooses versions only; it never decides."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from vangnet.claim import Claim, canonical_claim, decode_json
 from vangnet.evaluate import Decider
 from vangnet.excel import XLSX_MEDIA_TYPE, load_forms, read_intake
 from vangnet.exceptions import ClaimError, EvaluationError, NoRulesetError, Problem
+from vangnet.service.authz import decider_for
 from vangnet.service.body import media_type, read_body
 from vangnet.service.problems import ApiProblem, engine_problem, refusal_problem, worker_refusal
 from vangnet.service.store import Evaluated
 from vangnet.workers import EngineWorkers
 
-__all__ = ["evaluate", "read_claim", "refuse_simulation"]
+__all__ = ["deciding_organisation", "evaluate", "read_claim", "refuse_simulation"]
 
 # the ruleset status of a simulation (claim-format.md: `ruleset.status`)
 SIMULATION = "simulatie"
@@ -72,6 +74,24 @@ def refuse_simulation(claim: Claim, validator: Decider) -> None:
         raise refusal_problem(exc) from None
     if ruleset.spec.status == SIMULATION:
         raise _simulation(claim.scheme)
+
+
+def deciding_organisation(claim: Claim, validator: Decider, owner: str | None) -> str | None:
+    """The organisation whose assessors decide `claim` when organisation `owner` submits it:
+    the ruleset version in force names its `deciding_body`, `forms/organisaties.yaml` maps
+    that to an organisation. Call after `refuse_simulation` (a version is in force)."""
+    try:
+        ruleset, _ = validator.choose(claim)
+    except NoRulesetError as exc:
+        raise refusal_problem(exc) from None
+    try:
+        return decider_for(ruleset.spec.deciding_body, owner)
+    except ValueError:
+        raise ApiProblem(
+            500,
+            "vangnet weet niet welke organisatie over deze regeling beslist.",
+            code="beslisser_onbekend",
+        ) from None
 
 
 async def evaluate(data: Any, claim: Claim, workers: EngineWorkers) -> Evaluated:

@@ -4,10 +4,17 @@ Every response declares the `API-Version` header; every error is `application/pr
 with status, title and detail; every operation declares 400; `servers` carries the major
 version; `info.contact` is complete. `POST /aanvragen` declares the Excel intake form as a
 second request media type.
+
+Security: one scheme, `bearer` (an API token, `Authorization: Bearer <token>`). Every
+operation needs it, except those the roles table opens to everyone (`OPEN_OPERATIONS`: the
+pre-check, the rulesets, the health check), which declare it optional. Every operation
+documents 401 (no token where one is needed, or a token that is invalid, expired or
+revoked, with `WWW-Authenticate`); every protected one 403 (the role may not) too.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,7 +26,7 @@ from vangnet.service.problems import PROBLEM_JSON, ProblemOut
 from vangnet.service.schemas import REQUEST_BODIES
 from vangnet.service.schemas_besluit import REQUEST_BODIES as BESLUIT_BODIES
 
-__all__ = ["API_VERSION", "build_openapi"]
+__all__ = ["API_VERSION", "OPEN_OPERATIONS", "SECURITY_SCHEME", "build_openapi"]
 
 API_VERSION = "1.0.0"
 
@@ -35,6 +42,33 @@ _ERRORS = {
     "500": "Interne fout",
     "503": "Tijdelijk niet beschikbaar (bijvoorbeeld de regelengine is uitgevallen)",
 }
+# the operations open to everyone (the `anoniem` column of vangnet.service.authz.TABLE; a test
+# checks the two agree)
+OPEN_OPERATIONS = frozenset({"postEvaluatie", "getRegelsets", "getRegelset", "getHealth"})
+SECURITY_SCHEME = "bearer"
+_SECURITY_SCHEMES = {
+    SECURITY_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": (
+            "Een API-token (maak het met POST /v1/tokens of `vangnet users token`), als"
+            " Authorization: Bearer <token>. Het token wordt één keer getoond, verloopt en kan"
+            " worden ingetrokken."
+        ),
+    }
+}
+_UNAUTHENTICATED = {
+    "description": (
+        "Niet aangemeld: een token is nodig, of het token is ongeldig, verlopen of ingetrokken"
+    ),
+    "headers": {
+        "WWW-Authenticate": {
+            "description": "Hoe u zich aanmeldt: Bearer",
+            "schema": {"type": "string", "example": "Bearer"},
+        }
+    },
+}
+_FORBIDDEN = {"description": "Geen toegang: uw rol mag dit niet"}
 _VERSION_HEADER = {
     "API-Version": {
         "description": "De volledige versie van de API",
@@ -99,11 +133,18 @@ def build_openapi(app: FastAPI, public_url: str) -> dict[str, Any]:
         submit["requestBody"]["content"][XLSX_MEDIA_TYPE] = {
             "schema": {"type": "string", "format": "binary"}
         }
+    doc["components"]["securitySchemes"] = _SECURITY_SCHEMES
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Probleem"}}}
     for path in doc.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
+            responses.setdefault("401", copy.deepcopy(_UNAUTHENTICATED))
+            if operation.get("operationId") in OPEN_OPERATIONS:
+                operation["security"] = [{}, {SECURITY_SCHEME: []}]
+            else:
+                operation["security"] = [{SECURITY_SCHEME: []}]
+                responses.setdefault("403", dict(_FORBIDDEN))
             for status in ("400", "405", "500", "503"):
                 responses.setdefault(status, {"description": _ERRORS[status]})
             if "requestBody" in operation:

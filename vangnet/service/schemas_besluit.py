@@ -1,8 +1,9 @@
 """The API's models for besluiten and bezwaren, one per direction (see `schemas.py`).
 
-Until accounts exist (the next issue), the assessor is named by a pseudonym in the request
-body (`assessor`). This is temporary: it will come from the signed-in account, and the field
-will then be refused.
+Who decides or registers is the signed-in account: its pseudonym becomes `decided_by` or
+`registered_by`. A body that still names an `assessor` (the field before accounts existed) is
+refused like any unknown field. Besluiten stored before accounts keep the pseudonym they were
+given then.
 """
 
 from __future__ import annotations
@@ -27,18 +28,7 @@ __all__ = [
 
 Outcome = Literal["toekennen", "gedeeltelijk", "afwijzen"]
 Motivation = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-AssessorPseudonym = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    ),
-]
 AttachmentId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-
-_ASSESSOR = (
-    "TIJDELIJK, tot er accounts zijn: het pseudoniem van de beoordelaar (letters, cijfers,"
-    " punt, liggend streepje of koppelteken; nooit een naam)"
-)
 
 
 class _In(BaseModel):
@@ -62,7 +52,6 @@ class BesluitIn(_In):
             " bedrag afwijkt van het advies, en bij een correctie of een beslissing op bezwaar"
         ),
     )
-    assessor: AssessorPseudonym = Field(description=_ASSESSOR)
     attachments: list[AttachmentId] = Field(
         default_factory=list,
         max_length=100,
@@ -71,10 +60,16 @@ class BesluitIn(_In):
 
 
 class BezwaarIn(_In):
-    """An objection to register: when it was received, and who registers it. No text."""
+    """An objection: when it was received. No text. Who registers it is the account."""
 
-    received_on: IsoDate = Field(description="De dag waarop het bezwaarschrift binnenkwam")
-    assessor: AssessorPseudonym = Field(description=_ASSESSOR)
+    received_on: IsoDate | None = Field(
+        default=None,
+        description=(
+            "De dag waarop het bezwaarschrift binnenkwam. Verplicht als een beoordelaar het"
+            " bezwaar registreert; dient de aanvrager het bezwaar in, dan is het vandaag"
+            " (laat het veld weg)"
+        ),
+    )
 
 
 class Link(BaseModel):
@@ -119,7 +114,7 @@ class BezwaarOut(BaseModel):
     id: str
     besluit: Link
     received_on: date
-    registered_by: str
+    registered_by: str = Field(description="Het pseudoniem van wie het bezwaar vastlegde")
     registered_at: datetime
 
 
@@ -139,7 +134,7 @@ class BesluitOut(BaseModel):
     attachments: list[BijlageVermelding] = Field(
         description="De bijlagen waarop het besluit rust, met hun soort en SHA-256"
     )
-    decided_by: str = Field(description="Het pseudoniem van de beoordelaar (tijdelijk)")
+    decided_by: str = Field(description="Het pseudoniem van de beoordelaar")
     decided_at: datetime
     replaces: Link | None = Field(description="Het eerdere besluit waarvoor dit in de plaats kwam")
     replaced_by: Link | None = Field(

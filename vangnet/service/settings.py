@@ -13,6 +13,8 @@ VANGNET_AUDIT_KEY     the key of the audit log's keyed hashes (at least 32 chara
                       required in production
 VANGNET_ENCRYPTION_KEYS  the keys for encryption at rest: `ID:BASE64,ID:BASE64`, 32-byte
                       AES keys, the first encrypts, all decrypt; required in production
+VANGNET_PSEUDONYM_KEY  the key of the keyed hashes that replace pseudonyms for auditors (at
+                      least 32 characters); required in production
 VANGNET_SESSION_HOURS  how long a web session lives without use (default 8)
 VANGNET_TOKEN_DAYS    how long a new API token is valid (default 90)
 VANGNET_RETENTION_YEARS  how long a claim is kept after its last decision or withdrawal
@@ -67,6 +69,7 @@ class Settings:
     demo: bool = False
     audit_key: str = ""
     encryption_keys: str = ""
+    pseudonym_key: str = ""
     session_hours: int = 8
     token_days: int = 90
     retention_years: int | None = None
@@ -118,12 +121,12 @@ class Settings:
                 "VANGNET_SECRET_KEY ontbreekt of is korter dan 32 tekens; in productie start"
                 " vangnet niet zonder geheime sleutel uit de omgeving"
             )
-        for name in ("VANGNET_AUDIT_KEY", "VANGNET_ENCRYPTION_KEYS"):
+        for name in ("VANGNET_AUDIT_KEY", "VANGNET_ENCRYPTION_KEYS", "VANGNET_PSEUDONYM_KEY"):
             if env == "production" and not env_vars.get(name):
                 raise SettingsError(f"{name} ontbreekt; in productie start vangnet niet zonder")
-        audit_key = env_vars.get("VANGNET_AUDIT_KEY", "")
-        if audit_key and len(audit_key) < 32:
-            raise SettingsError("VANGNET_AUDIT_KEY: moet minstens 32 tekens lang zijn")
+        for name in ("VANGNET_AUDIT_KEY", "VANGNET_PSEUDONYM_KEY"):
+            if 0 < len(env_vars.get(name, "")) < 32:
+                raise SettingsError(f"{name}: moet minstens 32 tekens lang zijn")
         retention = env_vars.get("VANGNET_RETENTION_YEARS")
         public_url = env_vars.get("VANGNET_PUBLIC_URL", "https://localhost:8000").rstrip("/")
         if not public_url.startswith("https://"):
@@ -137,7 +140,8 @@ class Settings:
             engine_workers=positive("VANGNET_ENGINE_WORKERS", 1),
             evaluations_per_minute=positive("VANGNET_EVALUATIONS_PER_MINUTE", 120),
             demo=env_vars.get("VANGNET_DEMO", "") in ("1", "true", "ja"),
-            audit_key=audit_key,
+            audit_key=env_vars.get("VANGNET_AUDIT_KEY", ""),
+            pseudonym_key=env_vars.get("VANGNET_PSEUDONYM_KEY", ""),
             encryption_keys=env_vars.get("VANGNET_ENCRYPTION_KEYS", ""),
             session_hours=positive("VANGNET_SESSION_HOURS", 8),
             token_days=positive("VANGNET_TOKEN_DAYS", 90),

@@ -13,6 +13,19 @@ database refuses it, see migration 0002). Two assessors deciding at once: the cl
 its `lock_version`, and the unique (aanvraag, number) and unique `replaces_id` make one win;
 the other gets `Conflict` or `BesluitConflict`.
 
+Every change writes its entry in the audit log IN THE SAME TRANSACTION (`AuditLog.append`
+inside `_writing()`): who (the `Identity`), what (the action and the object), the result and
+the origin, and parameters and hashes, never the claim's content or any free text. A change
+that fails leaves neither the change nor its entry. Reads that hand out documents (a letter,
+an attachment) are recorded in a transaction of their own (`AuditLog.record`). Bulk work (the
+synthetic portfolio) stores a batch of claims in one transaction with one entry for the batch,
+its parameters and a digest of the claims (`submit_many`).
+
+Who may do what is decided before the store is called (`vangnet.service.authz`); `ref`,
+`besluit_ref` and `bijlage_ref` give what that check needs, and `page` filters lists in
+the query by owner or decider. A claim's owner is the submitting account's organisation,
+never anything from the request body.
+
 Nothing here logs: claims describe threatened people.
 """
 
@@ -20,21 +33,24 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, func, select
+from sqlalchemy import Engine, RowMapping, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from vangnet.claim import decode_json
 from vangnet.jsonout import dumps
+from vangnet.service.audit import AuditEvent, AuditLog
+from vangnet.service.authz import ObjectRef
 from vangnet.service.db import WRITE
+from vangnet.service.identity import Identity
 from vangnet.service.lifecycle import TRANSITIONS, allowed_transitions
 from vangnet.service.models import (
     Aanvraag,
@@ -42,6 +58,7 @@ from vangnet.service.models import (
     Advies,
     Besluit,
     Bezwaar,
+    Bijlage,
     Statusovergang,
 )
 
@@ -52,6 +69,7 @@ __all__ = [
     "Evaluated",
     "IdempotencyConflict",
     "NewBesluit",
+    "NewClaim",
     "NotFound",
     "Snapshot",
     "Store",
@@ -68,7 +86,7 @@ class StoreError(Exception):
 
 
 class NotFound(StoreError):
-    """No claim with this id (for this owner)."""
+    """No claim (besluit, bijlage) with this id."""
 
 
 class Conflict(StoreError):
@@ -155,6 +173,21 @@ class Evaluated:
 
 
 @dataclass(frozen=True, slots=True)
+class NewClaim:
+    """One claim of a batch (`Store.submit_many`): evaluated, with its owning and deciding
+    organisation given by the caller (a load, not a request: there is no submitting account)."""
+
+    evaluated: Evaluated
+    owner: str | None
+    decider: str | None
+    idempotency_key: str | None = None
+
+
+# what `submit_many` adds to the details of a batch's audit entry
+_BATCH_DETAILS = ("aanvragen", "eerste", "laatste", "claims_sha256")
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """What a request saw of a claim before it evaluated anything."""
 
@@ -216,6 +249,24 @@ def _advice_row(evaluated: Evaluated, version: AanvraagVersie, now: datetime) ->
     )
 
 
+# the audit log's action for each transition, by the name of its resource
+TRANSITION_ACTIONS = {
+    "in-behandeling": "aanvraag.in_behandeling_nemen",
+    "aanvullingsverzoeken": "aanvraag.aanvulling_vragen",
+    "aanvullingen": "aanvraag.aanvullen",
+    "intrekking": "aanvraag.intrekken",
+    "besluit": "besluit.nemen",
+}
+# what the entry of an override repeats from the besluit's entry
+_OVERRIDE_FIELDS = ("uitkomst", "bedrag_cent", "advies_uitkomst", "advies_bedrag_cent")
+# and for each kind of besluit
+BESLUIT_ACTIONS = {
+    "besluit": "besluit.nemen",
+    "correctie": "besluit.corrigeren",
+    "beslissing_op_bezwaar": "besluit.beslissen_op_bezwaar",
+}
+
+
 def _summarise(aanvraag: Aanvraag, evaluated: Evaluated, number: int) -> None:
     d = evaluated.decision
     aanvraag.claim_id = d["claim_id"]
@@ -230,8 +281,9 @@ def _summarise(aanvraag: Aanvraag, evaluated: Evaluated, number: int) -> None:
 class Store:
     """The claims in one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, audit: AuditLog) -> None:
         self.engine = engine
+        self.audit = audit
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(engine.execution_options(**WRITE), expire_on_commit=False)
 
@@ -242,12 +294,56 @@ class Store:
         with self._write() as session, session.begin():
             yield session
 
-    def _load(
-        self, session: Session, aanvraag_id: str, owner: str | None, *, lock: bool = False
-    ) -> Aanvraag:
+    def _log(
+        self,
+        session: Session,
+        identity: Identity,
+        action: str,
+        obj: tuple[str, str],
+        details: dict[str, Any],
+    ) -> None:
+        """The change's entry in the audit log, in the change's own transaction; `obj` is the
+        object's type and id."""
+        object_type, object_id = obj
+        self.audit.append(
+            session,
+            AuditEvent(
+                actor=identity.actor,
+                action=action,
+                result="gelukt",
+                origin=identity.origin,
+                object_type=object_type,
+                object_id=object_id,
+                details=details,
+            ),
+        )
+
+    def record(
+        self,
+        identity: Identity,
+        action: str,
+        object_type: str | None,
+        object_id: str | None,
+        details: dict[str, Any],
+    ) -> None:
+        """An entry in the audit log for something that changed nothing (a download, a
+        pre-check), in a transaction of its own."""
+        self.audit.record(
+            self.engine,
+            AuditEvent(
+                actor=identity.actor,
+                action=action,
+                result="gelukt",
+                origin=identity.origin,
+                object_type=object_type,
+                object_id=object_id,
+                details=details,
+            ),
+        )
+
+    @staticmethod
+    def _load(session: Session, aanvraag_id: str, *, lock: bool = False) -> Aanvraag:
         query = select(Aanvraag).where(Aanvraag.id == aanvraag_id)
-        if owner is not None:
-            query = query.where(Aanvraag.owner_id == owner)
         if lock:
             query = query.with_for_update()
         aanvraag = session.scalars(query).one_or_none()
@@ -257,30 +353,68 @@ class Store:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def get(self, aanvraag_id: str, *, owner: str | None = None) -> dict[str, Any]:
+    def ref(self, aanvraag_id: str) -> ObjectRef:
+        """What authorising an action on the claim needs: its organisations; `NotFound`."""
+        with self._read() as session, session.begin():
+            row = session.execute(
+                select(Aanvraag.owner_id, Aanvraag.decider_id).where(Aanvraag.id == aanvraag_id)
+            ).one_or_none()
+        if row is None:
+            raise NotFound(aanvraag_id)
+        return ObjectRef("aanvraag", aanvraag_id, owner_id=row[0], decider_id=row[1])
+
+    def besluit_ref(self, besluit_id: str) -> ObjectRef:
+        """The same for a besluit: the organisations of its claim; `NotFound`."""
+        with self._read() as session, session.begin():
+            row = session.execute(
+                select(Aanvraag.owner_id, Aanvraag.decider_id)
+                .join(Besluit, Besluit.aanvraag_id == Aanvraag.id)
+                .where(Besluit.id == besluit_id)
+            ).one_or_none()
+        if row is None:
+            raise NotFound(besluit_id)
+        return ObjectRef("besluit", besluit_id, owner_id=row[0], decider_id=row[1])
+
+    def bijlage_ref(self, bijlage_id: str) -> ObjectRef:
+        """The same for a bijlage: the organisations of its claim; `NotFound`."""
+        with self._read() as session, session.begin():
+            row = session.execute(
+                select(Aanvraag.owner_id, Aanvraag.decider_id)
+                .join(Bijlage, Bijlage.aanvraag_id == Aanvraag.id)
+                .where(Bijlage.id == bijlage_id)
+            ).one_or_none()
+        if row is None:
+            raise NotFound(bijlage_id)
+        return ObjectRef("bijlage", bijlage_id, owner_id=row[0], decider_id=row[1])
+
+    def get(self, aanvraag_id: str) -> dict[str, Any]:
         """The claim with its current version, every advice (newest first), its besluiten (in
         their order; the last is the one in force) and its history."""
         with self._read() as session, session.begin():
-            return self._representation(session, self._load(session, aanvraag_id, owner))
+            return self._representation(session, self._load(session, aanvraag_id))
 
-    def snapshot(self, aanvraag_id: str, *, owner: str | None = None) -> Snapshot:
+    def snapshot(self, aanvraag_id: str) -> Snapshot:
         """The claim's status and lock version now."""
         with self._read() as session, session.begin():
-            a = self._load(session, aanvraag_id, owner)
+            a = self._load(session, aanvraag_id)
             return Snapshot(a.status, a.scheme, a.lock_version)
 
     def page(
         self,
         *,
         owner: str | None = None,
+        decider: str | None = None,
         status: str | None = None,
         page: int = 1,
         size: int = 20,
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of claims, newest first, and how many there are in all."""
+        """One page of claims, newest first, and how many there are in all; only those of
+        organisation `owner`, or decided by organisation `decider`, when given."""
         query = select(Aanvraag)
         if owner is not None:
             query = query.where(Aanvraag.owner_id == owner)
+        if decider is not None:
+            query = query.where(Aanvraag.decider_id == decider)
         if status is not None:
             query = query.where(Aanvraag.status == status)
         with self._read() as session, session.begin():
@@ -325,11 +459,14 @@ class Store:
         self,
         evaluated: Evaluated,
         *,
-        owner: str | None = None,
+        identity: Identity,
+        decider: str | None,
         idempotency_key: str | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Store a new claim with its advice; (the claim, whether it was stored before under
-        the same idempotency key)."""
+        """Store a new claim with its advice, owned by the organisation of `identity` and
+        decided by organisation `decider`; (the claim, whether it was stored before under
+        the same idempotency key by the same organisation)."""
+        owner = identity.organisatie_id
         try:
             with self._writing() as session:
                 if idempotency_key is not None:
@@ -340,6 +477,7 @@ class Store:
                 aanvraag = Aanvraag(
                     id=uuid.uuid4().hex,
                     owner_id=owner,
+                    decider_id=decider,
                     status="ingediend",
                     idempotency_key=idempotency_key,
                     created_at=now,
@@ -357,6 +495,19 @@ class Store:
                     )
                 )
                 session.flush()
+                self._log(
+                    session,
+                    identity,
+                    "aanvraag.indienen",
+                    ("aanvraag", aanvraag.id),
+                    {
+                        "claim_sha256": evaluated.claim_sha256,
+                        "scheme": evaluated.scheme,
+                        "claim_version": 1,
+                        "advies": aanvraag.outcome,
+                        "beslisser": decider,
+                    },
+                )
                 return self._representation(session, aanvraag), False
         except IntegrityError:
             # the same key, submitted at the same moment by another request, won the race
@@ -366,6 +517,117 @@ class Store:
             if earlier is None:
                 raise
             return earlier, True
+
+    def submit_many(self, claims: Sequence[NewClaim], *, event: AuditEvent) -> list[str | None]:
+        """Store a batch of new claims, each as `submit` stores one (the aanvraag, its first
+        version, the advice and the first history step), in ONE transaction with ONE audit
+        entry for the whole batch: `event` (bulk work: the caller names the action and its
+        parameters), to whose details the store adds `aanvragen` (how many were stored),
+        `eerste` and `laatste` (their claim ids) and `claims_sha256` (the sha256 of their claim
+        hashes, hex, concatenated in order). All of it, or nothing.
+
+        A claim whose owner already has a claim under its idempotency key (stored before, or
+        earlier in this batch) is skipped. The answer is, per claim in order, the new
+        aanvraag's id, or None when it was skipped; when none is new, nothing is written."""
+        taken = sorted(set(_BATCH_DETAILS) & set(event.details))
+        if taken:
+            raise ValueError(f"submit_many sets these details itself: {', '.join(taken)}")
+        with self._writing() as session:
+            seen = self._stored_keys(session, claims)
+            now = _now()
+            ids: list[str | None] = []
+            stored: list[NewClaim] = []
+            for claim in claims:
+                key = (claim.owner or "", claim.idempotency_key)
+                if claim.idempotency_key is not None and key in seen:
+                    ids.append(None)
+                    continue
+                seen.add(key)
+                aanvraag = Aanvraag(
+                    id=uuid.uuid4().hex,
+                    owner_id=claim.owner,
+                    decider_id=claim.decider,
+                    status="ingediend",
+                    idempotency_key=claim.idempotency_key,
+                    created_at=now,
+                    updated_at=now,
+                )
+                _summarise(aanvraag, claim.evaluated, 1)
+                version = self._add_version(session, aanvraag, claim.evaluated, 1, now)
+                session.add(
+                    Statusovergang(
+                        aanvraag=aanvraag,
+                        from_status=None,
+                        to_status="ingediend",
+                        at=now,
+                        claim_version=version,
+                    )
+                )
+                ids.append(aanvraag.id)
+                stored.append(claim)
+            if not stored:
+                return ids
+            session.flush()
+            digest = hashlib.sha256()
+            for claim in stored:
+                digest.update(claim.evaluated.claim_sha256.encode("ascii"))
+            details = dict(event.details) | {
+                "aanvragen": len(stored),
+                "eerste": stored[0].evaluated.decision["claim_id"],
+                "laatste": stored[-1].evaluated.decision["claim_id"],
+                "claims_sha256": digest.hexdigest(),
+            }
+            self.audit.append(session, replace(event, details=details))
+            return ids
+
+    @staticmethod
+    def _stored_keys(session: Session, claims: Sequence[NewClaim]) -> set[tuple[str, str | None]]:
+        """The (owner or "", idempotency key) pairs of `claims` that are stored already."""
+        pairs = sorted(
+            {(c.owner or "", c.idempotency_key) for c in claims if c.idempotency_key is not None}
+        )
+        found: set[tuple[str, str | None]] = set()
+        # a bounded number of parameters per query (SQLite allows 32766)
+        for start in range(0, len(pairs), 500):
+            rows = session.execute(
+                select(func.coalesce(Aanvraag.owner_id, ""), Aanvraag.idempotency_key).where(
+                    tuple_(func.coalesce(Aanvraag.owner_id, ""), Aanvraag.idempotency_key).in_(
+                        pairs[start : start + 500]
+                    )
+                )
+            )
+            found |= {(owner, key) for owner, key in rows}
+        return found
+
+    def assign_organisations(
+        self,
+        idempotency_key: str,
+        claim_sha256: str,
+        *,
+        owner: str,
+        decider: str | None,
+        identity: Identity,
+    ) -> bool:
+        """Give a claim stored before accounts existed (no owner) under this idempotency key
+        and first claim hash its owner and deciding organisation (the demo seeder does this
+        for its own claims); whether there was one. `IdempotencyConflict` when the key holds
+        another claim."""
+        with self._writing() as session:
+            found = self._replay(session, idempotency_key, claim_sha256, None)
+            if found is None:
+                return False
+            aanvraag = self._load(session, found["id"], lock=True)
+            aanvraag.owner_id = owner
+            aanvraag.decider_id = decider
+            session.flush()
+            self._log(
+                session,
+                identity,
+                "aanvraag.organisaties_toewijzen",
+                ("aanvraag", aanvraag.id),
+                {"eigenaar": owner, "beslisser": decider},
+            )
+            return True
 
     def _add_version(
         self,
@@ -390,19 +652,20 @@ class Store:
         aanvraag_id: str,
         name: str,
         *,
+        identity: Identity,
         reason: str | None = None,
-        owner: str | None = None,
         expected_lock: int | None = None,
         evaluated: Evaluated | None = None,
     ) -> dict[str, Any]:
         """Move the claim along transition `name`; with `evaluated`, as a new claim version
-        (a supplement). `expected_lock`: the lock version the caller read, if it read one."""
+        (a supplement). `expected_lock`: the lock version the caller read, if it read one.
+        The audit log records the step, never the reason (free text)."""
         move = TRANSITIONS[name]
         if (evaluated is not None) != move.new_version:
             raise ValueError(f"{name}: a supplement, and only a supplement, brings a new version")
         try:
             with self._writing() as session:
-                aanvraag = self._load(session, aanvraag_id, owner, lock=True)
+                aanvraag = self._load(session, aanvraag_id, lock=True)
                 if expected_lock is not None and aanvraag.lock_version != expected_lock:
                     raise Conflict(aanvraag.status)
                 if aanvraag.status not in move.sources:
@@ -423,20 +686,30 @@ class Store:
                         claim_version=version,
                     )
                 )
+                details: dict[str, Any] = {"van": aanvraag.status, "naar": move.target}
+                if evaluated is not None:
+                    details |= {
+                        "claim_sha256": evaluated.claim_sha256,
+                        "claim_version": aanvraag.claim_version,
+                        "advies": aanvraag.outcome,
+                    }
                 aanvraag.status = move.target
                 aanvraag.updated_at = now
                 session.flush()
+                self._log(
+                    session, identity, TRANSITION_ACTIONS[name], ("aanvraag", aanvraag.id), details
+                )
                 return self._representation(session, aanvraag)
         except StaleDataError:
             # another transaction changed the row between our read and our write
-            raise Conflict(self.snapshot(aanvraag_id, owner=owner).status) from None
+            raise Conflict(self.snapshot(aanvraag_id).status) from None
 
     # --- besluiten ----------------------------------------------------------------------------
 
-    def decision_basis(self, aanvraag_id: str, *, owner: str | None = None) -> DecisionBasis:
+    def decision_basis(self, aanvraag_id: str) -> DecisionBasis:
         """The claim's state and its current advice (the newest on the current version)."""
         with self._read() as session, session.begin():
-            a = self._load(session, aanvraag_id, owner)
+            a = self._load(session, aanvraag_id)
             advice, version = session.execute(
                 select(Advies, AanvraagVersie)
                 .join(AanvraagVersie)
@@ -464,7 +737,7 @@ class Store:
         with self._read() as session, session.begin():
             b = self._load_besluit(session, besluit_id)
             self._refuse_replaced(session, b)
-            a = self._load(session, b.aanvraag_id, None)
+            a = self._load(session, b.aanvraag_id)
             advice, version = session.execute(
                 select(Advies, AanvraagVersie).join(AanvraagVersie).where(Advies.id == b.advies_id)
             ).one()
@@ -487,13 +760,15 @@ class Store:
                 objection_received=received,
             )
 
-    def decide(self, aanvraag_id: str, new: NewBesluit, *, expected_lock: int) -> dict[str, Any]:
+    def decide(
+        self, aanvraag_id: str, new: NewBesluit, *, identity: Identity, expected_lock: int
+    ) -> dict[str, Any]:
         """Store the first besluit on a claim and move it to `besloten`, in one transaction.
         `expected_lock`: the lock version read with the advice the besluit rests on."""
         move = TRANSITIONS["besluit"]
         try:
             with self._writing() as session:
-                aanvraag = self._load(session, aanvraag_id, None, lock=True)
+                aanvraag = self._load(session, aanvraag_id, lock=True)
                 if aanvraag.status not in move.sources:
                     raise TransitionRefused(aanvraag.status, "besluit")
                 if aanvraag.lock_version != expected_lock:
@@ -510,13 +785,14 @@ class Store:
                 aanvraag.status = move.target
                 aanvraag.updated_at = new.decided_at
                 session.flush()
+                self._log_besluit(session, identity, besluit)
                 return self._besluit_representation(session, besluit)
         except StaleDataError:
             raise Conflict(self.snapshot(aanvraag_id).status) from None
         except IntegrityError:
             raise _taken() from None
 
-    def replace(self, new: NewBesluit) -> dict[str, Any]:
+    def replace(self, new: NewBesluit, *, identity: Identity) -> dict[str, Any]:
         """Store a correction or a decision on an objection that replaces `new.replaces_id`,
         which must be the claim's current besluit."""
         if new.replaces_id is None or new.kind == "besluit":
@@ -525,7 +801,7 @@ class Store:
             with self._writing() as session:
                 old = self._load_besluit(session, new.replaces_id)
                 # the claim's row lock orders every besluit on this claim
-                self._load(session, old.aanvraag_id, None, lock=True)
+                self._load(session, old.aanvraag_id, lock=True)
                 self._refuse_replaced(session, old)
                 if new.kind == "beslissing_op_bezwaar" and not session.scalar(
                     select(func.count()).where(Bezwaar.besluit_id == old.id)
@@ -537,17 +813,20 @@ class Store:
                     )
                 besluit = self._add_besluit(session, old.aanvraag_id, new)
                 session.flush()
+                self._log_besluit(session, identity, besluit)
                 return self._besluit_representation(session, besluit)
         except IntegrityError:
             raise _taken() from None
 
     def register_bezwaar(
-        self, besluit_id: str, *, received_on: date, registered_by: str
+        self, besluit_id: str, *, received_on: date, identity: Identity
     ) -> dict[str, Any]:
-        """Register an objection against the current besluit `besluit_id`."""
+        """Register an objection against the current besluit `besluit_id`, lodged by the
+        applicant or registered by an assessor (`identity`, whose pseudonym is kept)."""
+        registered_by = identity.pseudoniem or identity.actor
         with self._writing() as session:
             besluit = self._load_besluit(session, besluit_id)
-            self._load(session, besluit.aanvraag_id, None, lock=True)
+            self._load(session, besluit.aanvraag_id, lock=True)
             self._refuse_replaced(session, besluit)
             bezwaar = Bezwaar(
                 id=uuid.uuid4().hex,
@@ -558,6 +837,13 @@ class Store:
             )
             session.add(bezwaar)
             session.flush()
+            self._log(
+                session,
+                identity,
+                "bezwaar.indienen" if identity.rol == "aanvrager" else "bezwaar.registreren",
+                ("besluit", besluit.id),
+                {"bezwaar": bezwaar.id, "ontvangen_op": received_on.isoformat()},
+            )
             return _bezwaar_representation(bezwaar)
 
     def besluit(self, besluit_id: str) -> dict[str, Any]:
@@ -565,11 +851,48 @@ class Store:
         with self._read() as session, session.begin():
             return self._besluit_representation(session, self._load_besluit(session, besluit_id))
 
-    def letter(self, besluit_id: str) -> tuple[bytes, str, bytes]:
-        """The besluit's stored letter: (PDF, its sha256, the context JSON of every format)."""
+    def letter(self, besluit_id: str, *, identity: Identity, fmt: str) -> tuple[bytes, str, bytes]:
+        """The besluit's stored letter: (PDF, its sha256, the context JSON of every format);
+        the download is recorded in the audit log (`brief.downloaden`)."""
         with self._read() as session, session.begin():
             b = self._load_besluit(session, besluit_id)
-            return b.letter_pdf, b.letter_sha256, b.letter_context
+            found = b.letter_pdf, b.letter_sha256, b.letter_context
+        self.record(identity, "brief.downloaden", "besluit", besluit_id, {"vorm": fmt})
+        return found
+
+    def _log_besluit(self, session: Session, identity: Identity, b: Besluit) -> None:
+        """A besluit's entries: the besluit with its letter, and an override of the advice
+        (an outcome or amount that differs from it) as an entry of its own."""
+        advice = session.get_one(Advies, b.advies_id)
+        differs = b.outcome != advice.outcome or b.amount_cents != advice.eligible_total_cents
+        details: dict[str, Any] = {
+            "aanvraag": b.aanvraag_id,
+            "nummer": b.number,
+            "uitkomst": b.outcome,
+            "bedrag_cent": b.amount_cents,
+            "advies_uitkomst": advice.outcome,
+            "advies_bedrag_cent": advice.eligible_total_cents,
+            "wijkt_af": differs,
+            "bijlagen": list(b.attachments),
+        }
+        if b.replaces_id is not None:
+            details["vervangt"] = b.replaces_id
+        self._log(session, identity, BESLUIT_ACTIONS[b.kind], ("besluit", b.id), details)
+        if differs:
+            self._log(
+                session,
+                identity,
+                "besluit.afwijken_van_advies",
+                ("besluit", b.id),
+                {k: details[k] for k in _OVERRIDE_FIELDS},
+            )
+        self._log(
+            session,
+            identity,
+            "brief.maken",
+            ("besluit", b.id),
+            {"brief_sha256": b.letter_sha256, "datum": b.letter_date.isoformat()},
+        )
 
     @staticmethod
     def _load_besluit(session: Session, besluit_id: str) -> Besluit:

@@ -4,6 +4,13 @@ A claim is stored with its canonical JSON, the engine's advice and its history
 (`vangnet.service.store`); every transition is a resource named after it
 (`vangnet.service.lifecycle`). An impossible transition is 409, naming the current status and
 the transitions that are possible.
+
+Every operation checks first who may (`vangnet.service.authz`, the roles table): an applicant
+submits, supplements and withdraws its own organisation's claims; an assessor of the deciding
+organisation takes them into treatment and asks for information; an auditor reads,
+pseudonymised. The server sets a claim's owner (the account's organisation) and its deciding
+organisation (from the ruleset's `deciding_body`); a claim of another organisation is 404, as
+if it did not exist. The list holds only what the caller may see: the filter is in the query.
 """
 
 from __future__ import annotations
@@ -18,11 +25,14 @@ from starlette.concurrency import run_in_threadpool
 
 from vangnet.claim import claim_sha256
 from vangnet.exceptions import Problem
+from vangnet.service.authz import Grant, authorize, scope
 from vangnet.service.body import read_model
-from vangnet.service.deps import StoreDep, ValidatorDep, WorkersDep
-from vangnet.service.intake import evaluate, read_claim, refuse_simulation
+from vangnet.service.deps import StoreDep, ValidatorDep, WorkersDep, may
+from vangnet.service.identity import Identity
+from vangnet.service.intake import deciding_organisation, evaluate, read_claim, refuse_simulation
 from vangnet.service.lifecycle import TRANSITIONS, Status
 from vangnet.service.problems import ApiProblem
+from vangnet.service.pseudonyms import Pseudonymiser
 from vangnet.service.responses import json_body, json_response
 from vangnet.service.schemas import (
     AanvraagPagina,
@@ -38,7 +48,7 @@ from vangnet.service.store import (
     TransitionRefused,
 )
 
-__all__ = ["router"]
+__all__ = ["allowed", "router", "shown"]
 
 router = APIRouter(tags=["aanvragen"])
 
@@ -68,6 +78,32 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "De overgang kan niet vanuit de huidige status, of de aanvraag veranderde"}
 }
+# the resource each transition is, for the roles table
+_ACTIONS = {
+    "in-behandeling": "in_behandeling_nemen",
+    "aanvullingsverzoeken": "aanvulling_vragen",
+    "aanvullingen": "aanvullen",
+    "intrekking": "intrekken",
+}
+
+
+async def allowed(
+    store: Store, identity: Identity, action: str, aanvraag_id: str, resource: str = "aanvragen"
+) -> Grant:
+    """The grant for `action` on claim `aanvraag_id`: 401 or 403 by role before anything is
+    read, 404 for an unknown claim or one of another organisation."""
+    authorize(identity, resource, action)
+    with _problems(aanvraag_id):
+        ref = await run_in_threadpool(store.ref, aanvraag_id)
+    return authorize(identity, resource, action, ref)
+
+
+def shown(request: Request, grant: Grant, body: dict[str, Any]) -> dict[str, Any]:
+    """A claim as the caller may see it: pseudonymised for an auditor."""
+    if not grant.pseudonymised:
+        return body
+    pseudonymiser: Pseudonymiser = request.app.state.pseudonymiser
+    return pseudonymiser.aanvraag(body)
 
 
 @contextmanager
@@ -120,22 +156,32 @@ def _problems(aanvraag_id: str | None = None) -> Iterator[None]:
 )
 async def post_aanvraag(
     request: Request,
+    *,
     validator: ValidatorDep,
     workers: WorkersDep,
     store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "indienen")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Dien een aanvraag in: zij wordt beoordeeld en met het advies bewaard."""
+    """Dien een aanvraag in namens uw organisatie: zij wordt beoordeeld en met het advies
+    bewaard."""
+    authorize(identity, "aanvragen", "indienen")
     data, claim = await read_claim(request, validator)
     refuse_simulation(claim, validator)
+    owner = identity.organisatie_id
+    decider = deciding_organisation(claim, validator, owner)
     with _problems():
         if idempotency_key is not None:
-            earlier = await run_in_threadpool(store.replay, idempotency_key, claim_sha256(claim))
+            earlier = await run_in_threadpool(
+                lambda: store.replay(idempotency_key, claim_sha256(claim), owner=owner)
+            )
             if earlier is not None:
                 return _created(earlier)
         evaluated = await evaluate(data, claim, workers)
         stored, _ = await run_in_threadpool(
-            lambda: store.submit(evaluated, idempotency_key=idempotency_key)
+            lambda: store.submit(
+                evaluated, identity=identity, decider=decider, idempotency_key=idempotency_key
+            )
         )
     return _created(stored)
 
@@ -156,16 +202,27 @@ def _page_link(page: int, size: int, status: str | None) -> str:
     response_model=AanvraagPagina,
     responses={200: {"description": "Eén pagina aanvragen, nieuwste eerst"}},
 )
-def get_aanvragen(
+async def get_aanvragen(
     store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "lezen")],
     pagina: Annotated[int, Query(ge=1, le=1_000_000, description="Het paginanummer, vanaf 1")] = 1,
     pagina_grootte: Annotated[
         int, Query(alias="paginaGrootte", ge=1, le=100, description="Aanvragen per pagina")
     ] = 20,
     status: Annotated[Status | None, Query(description="Alleen aanvragen met deze status")] = None,
 ) -> Response:
-    """De ingediende aanvragen, nieuwste eerst, per pagina; filter op status."""
-    items, total = store.page(status=status, page=pagina, size=pagina_grootte)
+    """De aanvragen die u mag zien, nieuwste eerst, per pagina; filter op status. Een aanvrager
+    ziet die van de eigen organisatie, een beoordelaar die waarover zijn organisatie beslist."""
+    only = scope(identity, "aanvragen")
+    items, total = await run_in_threadpool(
+        lambda: store.page(
+            owner=only.owner_id,
+            decider=only.decider_id,
+            status=status,
+            page=pagina,
+            size=pagina_grootte,
+        )
+    )
     has_next = pagina * pagina_grootte < total
     return json_response(
         {
@@ -186,16 +243,27 @@ def get_aanvragen(
     response_model=IngediendeAanvraag,
     responses=_NOT_FOUND,
 )
-def get_aanvraag(store: StoreDep, aanvraag_id: AanvraagId) -> Response:
+async def get_aanvraag(
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "lezen")],
+    aanvraag_id: AanvraagId,
+) -> Response:
     """De aanvraag met status, huidige versie, elk advies (nieuwste eerst), haar besluiten en
     geschiedenis."""
+    grant = await allowed(store, identity, "lezen", aanvraag_id)
     with _problems(aanvraag_id):
-        return json_response(store.get(aanvraag_id))
+        body = await run_in_threadpool(store.get, aanvraag_id)
+    return json_response(shown(request, grant, body))
 
 
-async def _transition(store: Store, aanvraag_id: str, name: str, reason: str | None) -> Response:
+async def _transition(
+    store: Store, identity: Identity, aanvraag_id: str, name: str, reason: str | None
+) -> Response:
     with _problems(aanvraag_id):
-        body = await run_in_threadpool(lambda: store.transition(aanvraag_id, name, reason=reason))
+        body = await run_in_threadpool(
+            lambda: store.transition(aanvraag_id, name, identity=identity, reason=reason)
+        )
     return json_response(body)
 
 
@@ -208,11 +276,15 @@ async def _transition(store: Store, aanvraag_id: str, name: str, reason: str | N
     openapi_extra=json_body("Toelichting", required=False),
 )
 async def post_in_behandeling(
-    request: Request, store: StoreDep, aanvraag_id: AanvraagId
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "in_behandeling_nemen")],
+    aanvraag_id: AanvraagId,
 ) -> Response:
     """Neem een ingediende aanvraag in behandeling."""
+    await allowed(store, identity, _ACTIONS["in-behandeling"], aanvraag_id)
     body = await read_model(request, ToelichtingIn)
-    return await _transition(store, aanvraag_id, "in-behandeling", body.reason)
+    return await _transition(store, identity, aanvraag_id, "in-behandeling", body.reason)
 
 
 @router.post(
@@ -224,11 +296,15 @@ async def post_in_behandeling(
     openapi_extra=json_body("Aanvullingsverzoek"),
 )
 async def post_aanvullingsverzoek(
-    request: Request, store: StoreDep, aanvraag_id: AanvraagId
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "aanvulling_vragen")],
+    aanvraag_id: AanvraagId,
 ) -> Response:
     """Vraag de aanvrager om informatie die nodig is om te besluiten."""
+    await allowed(store, identity, _ACTIONS["aanvullingsverzoeken"], aanvraag_id)
     body = await read_model(request, AanvullingsverzoekIn)
-    return await _transition(store, aanvraag_id, "aanvullingsverzoeken", body.reason)
+    return await _transition(store, identity, aanvraag_id, "aanvullingsverzoeken", body.reason)
 
 
 @router.post(
@@ -241,12 +317,15 @@ async def post_aanvullingsverzoek(
 )
 async def post_aanvulling(
     request: Request,
+    *,
     validator: ValidatorDep,
     workers: WorkersDep,
     store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "aanvullen")],
     aanvraag_id: AanvraagId,
 ) -> Response:
     """Vul de aanvraag aan met een nieuwe versie; het nieuwe advies komt naast het oude."""
+    await allowed(store, identity, _ACTIONS["aanvullingen"], aanvraag_id)
     data, claim = await read_claim(request, validator)
     with _problems(aanvraag_id):
         seen = await run_in_threadpool(store.snapshot, aanvraag_id)
@@ -263,7 +342,11 @@ async def post_aanvulling(
         evaluated = await evaluate(data, claim, workers)
         body = await run_in_threadpool(
             lambda: store.transition(
-                aanvraag_id, "aanvullingen", evaluated=evaluated, expected_lock=seen.lock_version
+                aanvraag_id,
+                "aanvullingen",
+                identity=identity,
+                evaluated=evaluated,
+                expected_lock=seen.lock_version,
             )
         )
     return json_response(body)
@@ -281,7 +364,13 @@ def _scheme_problem(given: str, stored: str) -> Problem:
     responses=_NOT_FOUND | _CONFLICT,
     openapi_extra=json_body("Toelichting", required=False),
 )
-async def post_intrekking(request: Request, store: StoreDep, aanvraag_id: AanvraagId) -> Response:
+async def post_intrekking(
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "intrekken")],
+    aanvraag_id: AanvraagId,
+) -> Response:
     """Trek een aanvraag in zolang er niet over besloten is."""
+    await allowed(store, identity, _ACTIONS["intrekking"], aanvraag_id)
     body = await read_model(request, ToelichtingIn)
-    return await _transition(store, aanvraag_id, "intrekking", body.reason)
+    return await _transition(store, identity, aanvraag_id, "intrekking", body.reason)

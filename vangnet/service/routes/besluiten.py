@@ -14,8 +14,14 @@ a resource of the besluit it replaces:
 Only the current besluit (one that nothing replaces) can be replaced or objected to; a second
 replacement of the same besluit is 409. The routes stay thin: checking a besluit, making its
 letter (the context in an engine worker, the PDF in a thread) and storing it is
-`vangnet.service.deciding`, which the demo seeder uses too. Until accounts exist, the assessor
-is a pseudonym in the request body (`assessor`, temporary).
+`vangnet.service.deciding`, which the demo seeder uses too.
+
+Who may (`vangnet.service.authz`): an assessor of the claim's deciding organisation decides,
+corrects and decides on objections, and is the besluit's `decided_by` (the account's
+pseudonym); the applicant's organisation reads its besluiten and letters and lodges objections,
+the deciding organisation registers them; an auditor reads besluiten pseudonymised (not the
+letter, which names the applicant). A besluit of another organisation is 404. Every letter
+download is recorded in the audit log (`brief.downloaden`).
 """
 
 from __future__ import annotations
@@ -30,11 +36,15 @@ from starlette.concurrency import run_in_threadpool
 from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat
 from vangnet.service import deciding
 from vangnet.service.attachments import Attachments
+from vangnet.service.authz import Grant, authorize
 from vangnet.service.body import read_json
 from vangnet.service.brief import render
-from vangnet.service.deps import StoreDep, WorkersDep
+from vangnet.service.deps import StoreDep, WorkersDep, may
+from vangnet.service.identity import Identity
 from vangnet.service.problems import ApiProblem
+from vangnet.service.pseudonyms import Pseudonymiser
 from vangnet.service.responses import json_body, json_response
+from vangnet.service.routes.aanvragen import allowed
 from vangnet.service.schemas_besluit import BesluitOut, BezwaarOut
 from vangnet.service.store import (
     BesluitConflict,
@@ -122,6 +132,17 @@ def _problems(what: str, id_: str) -> Iterator[None]:
         raise ApiProblem(409, exc.detail, code=exc.code) from None
 
 
+async def _allowed_on_besluit(
+    store: Store, identity: Identity, resource: str, action: str, besluit_id: str
+) -> Grant:
+    """The grant for `action` on besluit `besluit_id`: 401 or 403 by role before anything is
+    read, 404 for an unknown besluit or one of another organisation."""
+    authorize(identity, resource, action)
+    with _problems("besluit", besluit_id):
+        ref = await run_in_threadpool(store.besluit_ref, besluit_id)
+    return authorize(identity, resource, action, ref)
+
+
 # --- deciding: the work is in vangnet.service.deciding, shared with the demo seeder -----
 
 
@@ -135,21 +156,34 @@ def _problems(what: str, id_: str) -> Iterator[None]:
     openapi_extra=json_body("Besluit"),
 )
 async def post_besluit(
-    request: Request, store: StoreDep, workers: WorkersDep, aanvraag_id: AanvraagId
+    request: Request,
+    store: StoreDep,
+    workers: WorkersDep,
+    identity: Annotated[Identity, may("besluiten", "besluiten")],
+    aanvraag_id: AanvraagId,
 ) -> Response:
     """Besluit over een aanvraag in behandeling; het besluit en zijn brief liggen daarna vast."""
+    await allowed(store, identity, "besluiten", aanvraag_id, resource="besluiten")
     data = await read_json(request, optional=True)
     with _problems("aanvraag", aanvraag_id):
-        stored = await deciding.decide(store, workers, aanvraag_id, data)
+        stored = await deciding.decide(store, workers, aanvraag_id, data, identity)
     return _created(await run_in_threadpool(_listed, store, stored))
 
 
 async def _replace(
-    request: Request, store: Store, workers: EngineWorkers, besluit_id: str, kind: str
+    request: Request,
+    *,
+    store: Store,
+    workers: EngineWorkers,
+    identity: Identity,
+    besluit_id: str,
+    kind: str,
 ) -> Response:
+    action = "corrigeren" if kind == "correctie" else "beslissen_op_bezwaar"
+    await _allowed_on_besluit(store, identity, "besluiten", action, besluit_id)
     data = await read_json(request, optional=True)
     with _problems("besluit", besluit_id):
-        stored = await deciding.replace(store, workers, besluit_id, kind, data)
+        stored = await deciding.replace(store, workers, besluit_id, kind, data, identity=identity)
     return _created(await run_in_threadpool(_listed, store, stored))
 
 
@@ -163,10 +197,21 @@ async def _replace(
     openapi_extra=json_body("Besluit"),
 )
 async def post_correctie(
-    request: Request, store: StoreDep, workers: WorkersDep, besluit_id: BesluitId
+    request: Request,
+    store: StoreDep,
+    workers: WorkersDep,
+    identity: Annotated[Identity, may("besluiten", "corrigeren")],
+    besluit_id: BesluitId,
 ) -> Response:
     """Corrigeer een besluit met een nieuw besluit dat ervoor in de plaats komt."""
-    return await _replace(request, store, workers, besluit_id, "correctie")
+    return await _replace(
+        request,
+        store=store,
+        workers=workers,
+        identity=identity,
+        besluit_id=besluit_id,
+        kind="correctie",
+    )
 
 
 @router.post(
@@ -179,10 +224,21 @@ async def post_correctie(
     openapi_extra=json_body("Besluit"),
 )
 async def post_beslissing_op_bezwaar(
-    request: Request, store: StoreDep, workers: WorkersDep, besluit_id: BesluitId
+    request: Request,
+    store: StoreDep,
+    workers: WorkersDep,
+    identity: Annotated[Identity, may("besluiten", "beslissen_op_bezwaar")],
+    besluit_id: BesluitId,
 ) -> Response:
     """Beslis op de bezwaren tegen een besluit; de beslissing komt in de plaats van het besluit."""
-    return await _replace(request, store, workers, besluit_id, "beslissing_op_bezwaar")
+    return await _replace(
+        request,
+        store=store,
+        workers=workers,
+        identity=identity,
+        besluit_id=besluit_id,
+        kind="beslissing_op_bezwaar",
+    )
 
 
 @router.post(
@@ -194,11 +250,18 @@ async def post_beslissing_op_bezwaar(
     responses={201: {"description": "Het bezwaar is geregistreerd"}} | _NOT_FOUND | _CONFLICT,
     openapi_extra=json_body("Bezwaar"),
 )
-async def post_bezwaar(request: Request, store: StoreDep, besluit_id: BesluitId) -> Response:
-    """Registreer een bezwaar tegen het geldende besluit: wanneer het binnenkwam, geen tekst."""
+async def post_bezwaar(
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("bezwaren", "indienen")],
+    besluit_id: BesluitId,
+) -> Response:
+    """Maak bezwaar tegen het geldende besluit (de aanvrager: het komt vandaag binnen) of
+    registreer een bezwaarschrift (de beoordelaar: wanneer het binnenkwam); geen tekst."""
+    await _allowed_on_besluit(store, identity, "bezwaren", "indienen", besluit_id)
     data = await read_json(request, optional=True)
     with _problems("besluit", besluit_id):
-        stored = await deciding.register_bezwaar(store, besluit_id, data)
+        stored = await deciding.register_bezwaar(store, besluit_id, data, identity)
     return json_response(stored, 201)
 
 
@@ -212,10 +275,20 @@ async def post_bezwaar(request: Request, store: StoreDep, besluit_id: BesluitId)
     response_model=BesluitOut,
     responses=_FOUND | _NOT_FOUND,
 )
-def get_besluit(store: StoreDep, besluit_id: BesluitId) -> Response:
+async def get_besluit(
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("besluiten", "lezen")],
+    besluit_id: BesluitId,
+) -> Response:
     """Het besluit met het advies, de uitkomst, de motivering, wie en wanneer, en zijn brief."""
+    grant = await _allowed_on_besluit(store, identity, "besluiten", "lezen", besluit_id)
     with _problems("besluit", besluit_id):
-        return json_response(_listed(store, store.besluit(besluit_id)))
+        body = await run_in_threadpool(lambda: _listed(store, store.besluit(besluit_id)))
+    if grant.pseudonymised:
+        pseudonymiser: Pseudonymiser = request.app.state.pseudonymiser
+        body = pseudonymiser.besluit(body)
+    return json_response(body)
 
 
 def _quality(accept: str, media_type: str) -> float:
@@ -271,8 +344,14 @@ _LETTER: dict[int | str, dict[str, Any]] = {
     response_class=Response,
     responses=_LETTER | _NOT_FOUND,
 )
-async def get_besluit_brief(request: Request, store: StoreDep, besluit_id: BesluitId) -> Response:
+async def get_besluit_brief(
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("brieven", "lezen")],
+    besluit_id: BesluitId,
+) -> Response:
     """De brief bij een besluit als PDF/A, HTML of DOCX; kies met de Accept-header."""
+    await _allowed_on_besluit(store, identity, "brieven", "lezen", besluit_id)
     fmt = _negotiate(request.headers.get("accept"))
     if fmt is None:
         raise ApiProblem(
@@ -281,7 +360,9 @@ async def get_besluit_brief(request: Request, store: StoreDep, besluit_id: Beslu
             code="vorm_niet_beschikbaar",
         )
     with _problems("besluit", besluit_id):
-        pdf, _, context = await run_in_threadpool(store.letter, besluit_id)
+        pdf, _, context = await run_in_threadpool(
+            lambda: store.letter(besluit_id, identity=identity, fmt=fmt)
+        )
     content = pdf if fmt == "pdf" else await render(context, fmt)
     disposition = f'inline; filename="besluit-{besluit_id}{FILE_SUFFIXES[fmt]}"'
     return Response(

@@ -11,6 +11,12 @@ first bytes must say the same (415 otherwise); it is read as a stream and refuse
 soon as it passes 10 MB (10,000,000 bytes), or at once when its Content-Length says so. The
 same bytes again on the same claim return the bijlage that has them (200), unless they were
 given another soort (409). A withdrawn claim takes no bijlagen (409).
+
+Who may (`vangnet.service.authz`): the applicant's organisation adds bijlagen; it and the
+deciding organisation list and download them; an auditor lists them (soort, type, size,
+sha256) but does not download them (the bytes cannot be pseudonymised). A bijlage or claim of
+another organisation is 404. Adding one is recorded in the audit log in the same transaction
+(`bijlage.toevoegen`); a download in a transaction of its own (`bijlage.downloaden`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vangnet.service.attachments import (
@@ -38,10 +45,14 @@ from vangnet.service.attachments import (
     Upload,
     sniff,
 )
+from vangnet.service.audit import AuditEvent
+from vangnet.service.authz import authorize
 from vangnet.service.body import media_type
-from vangnet.service.deps import StoreDep
+from vangnet.service.deps import StoreDep, may
+from vangnet.service.identity import Identity
 from vangnet.service.problems import ApiProblem
 from vangnet.service.responses import json_response
+from vangnet.service.routes.aanvragen import allowed
 from vangnet.service.schemas_besluit import Link
 from vangnet.service.store import NotFound
 
@@ -185,10 +196,15 @@ async def _receive(request: Request, declared: str) -> Upload:
     openapi_extra=_UPLOAD,
 )
 async def post_bijlage(
-    request: Request, store: StoreDep, aanvraag_id: AanvraagId, soort: SoortQuery
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("bijlagen", "toevoegen")],
+    aanvraag_id: AanvraagId,
+    soort: SoortQuery,
 ) -> Response:
     """Voeg een PDF, PNG of JPEG (hoogstens 10 MB) toe als bewijsstuk bij een aanvraag. De
     bestandsnaam wordt niet bewaard."""
+    await allowed(store, identity, "toevoegen", aanvraag_id, resource="bijlagen")
     declared = media_type(request)
     if declared not in MAGIC:
         raise ApiProblem(
@@ -200,7 +216,30 @@ async def post_bijlage(
     with _problems("aanvraag", aanvraag_id):
         await run_in_threadpool(attachments.check_open, aanvraag_id)
         upload = await _receive(request, declared)
-        stored, created = await run_in_threadpool(attachments.add, aanvraag_id, soort, upload)
+
+        def logged(session: Session, added: dict[str, Any]) -> None:
+            store.audit.append(
+                session,
+                AuditEvent(
+                    actor=identity.actor,
+                    action="bijlage.toevoegen",
+                    result="gelukt",
+                    origin=identity.origin,
+                    object_type="bijlage",
+                    object_id=added["id"],
+                    details={
+                        "aanvraag": aanvraag_id,
+                        "soort": added["soort"],
+                        "media_type": added["media_type"],
+                        "size": added["size"],
+                        "sha256": added["sha256"],
+                    },
+                ),
+            )
+
+        stored, created = await run_in_threadpool(
+            lambda: attachments.add(aanvraag_id, soort, upload, on_stored=logged)
+        )
     return json_response(stored, 201 if created else 200, {"Location": stored["href"]})
 
 
@@ -211,10 +250,16 @@ async def post_bijlage(
     response_model=list[BijlageOut],
     responses=_LISTED | _UNKNOWN_AANVRAAG,
 )
-def get_bijlagen(store: StoreDep, aanvraag_id: AanvraagId) -> Response:
+async def get_bijlagen(
+    store: StoreDep,
+    identity: Annotated[Identity, may("bijlagen", "lezen")],
+    aanvraag_id: AanvraagId,
+) -> Response:
     """De bijlagen van een aanvraag: soort, mediatype, grootte, SHA-256 en wanneer."""
+    await allowed(store, identity, "lezen", aanvraag_id, resource="bijlagen")
     with _problems("aanvraag", aanvraag_id):
-        return json_response(Attachments(store.engine).of_aanvraag(aanvraag_id))
+        listed = await run_in_threadpool(Attachments(store.engine).of_aanvraag, aanvraag_id)
+    return json_response(listed)
 
 
 @router.get(
@@ -230,10 +275,21 @@ def get_bijlagen(store: StoreDep, aanvraag_id: AanvraagId) -> Response:
         404: {"description": "Onbekende bijlage"},
     },
 )
-def get_bijlage(store: StoreDep, bijlage_id: BijlageId) -> Response:
+async def get_bijlage(
+    store: StoreDep,
+    identity: Annotated[Identity, may("bijlagen", "downloaden")],
+    bijlage_id: BijlageId,
+) -> Response:
     """De bijlage zelf, als download, met haar mediatype."""
+    authorize(identity, "bijlagen", "downloaden")
     with _problems("bijlage", bijlage_id):
-        content, kind = Attachments(store.engine).content(bijlage_id)
+        ref = await run_in_threadpool(store.bijlage_ref, bijlage_id)
+    authorize(identity, "bijlagen", "downloaden", ref)
+    with _problems("bijlage", bijlage_id):
+        content, kind = await run_in_threadpool(Attachments(store.engine).content, bijlage_id)
+    await run_in_threadpool(
+        lambda: store.record(identity, "bijlage.downloaden", "bijlage", bijlage_id, {})
+    )
     return Response(
         content,
         media_type=kind,

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from vangnet import __version__
+from vangnet.service.authz import authorize
+from vangnet.service.deps import IdentityDep
 
 __all__ = ["router"]
 
@@ -23,8 +25,9 @@ class Gezondheid(BaseModel):
 
 @router.get("/health", summary="Status van de dienst", operation_id="getHealth",
             response_model=Gezondheid)  # fmt: skip
-async def get_health(request: Request) -> Gezondheid:
+async def get_health(request: Request, identity: IdentityDep) -> Gezondheid:
     """Of de dienst werkt, met de versie; zonder persoonsgegevens."""
+    authorize(identity, "health", "lezen")
     state = request.app.state
     count = sum(len(v) for v in state.validator.rulesets.values())
     return Gezondheid(

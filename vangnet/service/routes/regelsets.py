@@ -1,4 +1,5 @@
-"""`GET /v1/regelsets`: the rulesets as data, public, so the criteria stay transparent."""
+"""`GET /v1/regelsets`: the rulesets as data, public, so the criteria stay transparent (open to
+everyone in the roles table, `vangnet.service.authz`; a bad token is still 401)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from vangnet.ruleset import Ruleset
+from vangnet.service.authz import authorize
+from vangnet.service.deps import IdentityDep
 from vangnet.service.problems import ApiProblem
 
 __all__ = ["router"]
@@ -61,8 +64,9 @@ def _summary(rs: Ruleset) -> dict[str, Any]:
     operation_id="getRegelsets",
     response_model=list[RegelsetSamenvatting],
 )
-def get_regelsets(request: Request) -> list[dict[str, Any]]:
+async def get_regelsets(request: Request, identity: IdentityDep) -> list[dict[str, Any]]:
     """Alle versies van alle regelingen, met geldigheid, status en hash."""
+    authorize(identity, "regelsets", "lezen")
     rulesets = request.app.state.validator.rulesets
     return [_summary(rs) for scheme in sorted(rulesets) for rs in rulesets[scheme]]
 
@@ -74,8 +78,14 @@ def get_regelsets(request: Request) -> list[dict[str, Any]]:
     response_model=Regelset,
     responses={404: {"description": "Onbekende regeling of versie"}},
 )
-def get_regelset(request: Request, schemeId: str, version: str) -> dict[str, Any]:  # noqa: N803
+async def get_regelset(
+    request: Request,
+    identity: IdentityDep,
+    schemeId: str,  # noqa: N803
+    version: str,
+) -> dict[str, Any]:
     """Eén versie met haar parameters, regels en bronnen, zoals gepubliceerd."""
+    authorize(identity, "regelsets", "lezen")
     versions = request.app.state.validator.rulesets.get(schemeId, ())
     for rs in versions:
         if rs.version == version:
