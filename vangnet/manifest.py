@@ -4,12 +4,18 @@ changeable-facts file.
 `rulesets/manifest.json` pins each published version. A published file never changes: a
 change is a new dated file with its own entry. `check_manifest` reports every file whose hash
 differs from its pin, every pin without a file, and every file without a pin.
+
+A pin is only ever added, never replaced or removed: `manifest_with_pins` (used by publishing,
+`vangnet.service.regelbeheer`) refuses a path that is pinned already, and writes the file in
+the layout it has (two-space JSON, pins in the order they were published), so that a
+publication is one added line in review.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,7 +27,15 @@ from vangnet.catalogue import load_catalogue
 from vangnet.paths import PROJECT_ROOT
 from vangnet.ruleset import load_ruleset
 
-__all__ = ["MANIFEST", "check_manifest", "current_hashes", "data_sha256", "read_manifest"]
+__all__ = [
+    "MANIFEST",
+    "PinError",
+    "check_manifest",
+    "current_hashes",
+    "data_sha256",
+    "manifest_with_pins",
+    "read_manifest",
+]
 
 MANIFEST = "rulesets/manifest.json"
 
@@ -57,6 +71,28 @@ def _plain(value: Any) -> Any:
 def read_manifest(root: Path = PROJECT_ROOT) -> dict[str, str]:
     data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     return dict(data["published"])
+
+
+class PinError(ValueError):
+    """A path is pinned already: a published version never gets a second pin."""
+
+
+def manifest_with_pins(root: Path, pins: Mapping[str, str]) -> str:
+    """The text of the manifest under `root` with `pins` (path -> sha256) added at the end.
+
+    Raises `PinError` (in Dutch) when a path is pinned already, or a hash is not a SHA-256."""
+    data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    published: dict[str, str] = data["published"]
+    for path, sha in pins.items():
+        if path in published:
+            raise PinError(
+                f"{path} is al gepubliceerd (gepind {published[path][:12]}…); een gepubliceerde"
+                " versie verandert nooit"
+            )
+        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise PinError(f"{path}: {sha!r} is geen SHA-256 (64 hexadecimale tekens)")
+        published[path] = sha
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def check_manifest(root: Path = PROJECT_ROOT) -> list[str]:
