@@ -26,6 +26,11 @@ is printed beside the figures. The server's CPU per answered request is split in
 process (HTTP, validation, JSON) and the engine processes, which says where the time goes.
 Everything is bounded: a fixed number of requests, a 10 s timeout per request, and the
 servers are stopped at the end.
+
+Every pre-check writes an audit entry (`evaluatie.uitvoeren`). After each server has stopped
+(so that entries still queued in an `AuditBuffer` are flushed) the benchmark counts those
+entries against the answers and verifies the chain: a fast run that lost entries or broke
+the chain does not count.
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ TIMEOUT = 10.0
 MAX_CONNECTIONS = 512
 IDLE_LIMIT = 4.0  # uvicorn closes keep-alive connections idle for 5 s
 P99_TARGET_MS = 50.0
+WARM_UP = 500  # requests before measuring, each with its audit entry
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -146,6 +152,37 @@ def server_cpu(server: subprocess.Popen[bytes]) -> tuple[float, float]:
         else:
             web += t.user + t.system
     return web, engine
+
+
+def audit_check(data_dir: Path, answered: int) -> tuple[bool, str]:
+    """After the server stopped: whether every answer has its pre-check entry (a request the
+    client gave up on may have one too) and the chain verifies; and a line saying so."""
+    from sqlalchemy import func, select
+
+    from vangnet.service.audit import AuditLog
+    from vangnet.service.db import create_db_engine
+    from vangnet.service.models import Auditregel
+    from vangnet.service.settings import Settings
+
+    settings = Settings.from_env({"VANGNET_DATA_DIR": str(data_dir)})
+    engine = create_db_engine(settings.db_url)
+    try:
+        with engine.connect() as connection:
+            entries = connection.scalar(
+                select(func.count())
+                .select_from(Auditregel)
+                .where(Auditregel.action == "evaluatie.uitvoeren")
+            )
+        verified = AuditLog.from_settings(settings).verify(engine)
+    finally:
+        engine.dispose()
+    count = int(entries or 0)
+    ok = count >= answered and verified.ok
+    chain = "chain intact" if verified.ok else f"CHAIN BROKEN: {verified.text()}"
+    return ok, (
+        f"audit log: {count} pre-check entries for {answered} answers (warm-up included);"
+        f" {chain}{'' if ok else ' -- NOT OK'}"
+    )
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -380,10 +417,11 @@ def main() -> int:
         # a fresh server for each part: an overloaded open loop leaves a backlog behind
         with serving(Path(tmp) / "open") as (server, port):
             requests = prepare(claims, port)
-            asyncio.run(warm_up(port, requests[n_open : n_open + 500]))
+            asyncio.run(warm_up(port, requests[n_open : n_open + WARM_UP]))
             with Phase(server) as phase:
                 results, wall, opened = asyncio.run(open_loop(port, requests[:n_open]))
         answered = len(results.latencies) - sum(results.errors.values())
+        audited, audit_line = audit_check(Path(tmp) / "open" / "data", answered + WARM_UP)
         print(
             f"  open loop, {OPEN_RATE} requests/s for {OPEN_SECONDS} s ({n_open} requests,"
             f" {opened} connections): {_errors(results)}; latency from the intended send"
@@ -391,20 +429,26 @@ def main() -> int:
             f" {_ms(results.lags, 0.99):.1f} ms)"
         )
         print(f"    {_cpu(phase.cpu, answered, wall)}")
-        met = not results.errors and _ms(results.latencies, 0.99) <= P99_TARGET_MS
+        print(f"    {audit_line}")
+        met = audited and not results.errors and _ms(results.latencies, 0.99) <= P99_TARGET_MS
         verdict = "met" if met else "NOT MET"
-        print(f"    target (no errors, p99 at most {P99_TARGET_MS:.0f} ms): {verdict}")
+        print(
+            f"    target (no errors, p99 at most {P99_TARGET_MS:.0f} ms, every answer in the"
+            f" audit log): {verdict}"
+        )
 
         best = (0.0, 0)
+        closed_answered = WARM_UP
         with serving(Path(tmp) / "closed") as (server, port):
             requests = prepare(claims, port)
-            asyncio.run(warm_up(port, requests[n_open : n_open + 500]))
+            asyncio.run(warm_up(port, requests[n_open : n_open + WARM_UP]))
             for clients in CLOSED_CLIENTS:
                 with Phase(server) as phase:
                     results, wall = asyncio.run(
-                        closed_loop(port, requests[n_open + 500 :], clients)
+                        closed_loop(port, requests[n_open + WARM_UP :], clients)
                     )
                 answered = len(results.latencies) - sum(results.errors.values())
+                closed_answered += answered
                 rate = answered / wall
                 best = max(best, (rate, clients))
                 print(
@@ -413,6 +457,7 @@ def main() -> int:
                 )
                 print(f"    {_cpu(phase.cpu, answered, wall)}")
         print(f"  maximum throughput: {best[0]:.0f} answers/s ({best[1]} clients)")
+        print(f"    {audit_check(Path(tmp) / 'closed' / 'data', closed_answered)[1]}")
         print(f"  load average after the run: {os.getloadavg()[0]:.2f}")
     return 0
 
