@@ -5,13 +5,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean chromium
 
 NODE_STAMP := node_modules/.installed
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) chromium
 
-# Spectral (the NL GOV API Design Rules linter) from the committed lockfile.
+# Debian's chromium for the browser tests of the pages (Playwright drives /usr/bin/chromium;
+# never `playwright install`), installed only when it is missing.
+chromium:
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
+
+# From the committed lockfile: Spectral (the NL GOV API Design Rules linter), the NL Design
+# System CSS of the Rijkshuisstijl community for the pages (the design tokens are licensed for
+# government use only: installed, never copied into the repository) and axe-core for the
+# accessibility tests.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
 	npm ci --no-audit --no-fund --loglevel=error
@@ -32,6 +40,7 @@ PORT ?= 8000
 # A demo calculation and decision, then the service with demo data: the demo claims
 # (forms/demo/demo.yaml) are loaded once into the SQLite file under ./data (VANGNET_DATA_DIR),
 # and `vangnet serve` prints the address it listens on. Ctrl+C stops it.
+run: export VANGNET_DEMO = 1
 run: setup
 	@echo "== Demo: public scenario P06 (a small municipality, explicit threat)"
 	$(BIN)/vangnet calculate $(DEMO)

@@ -27,6 +27,12 @@ from vangnet.rules_text import clause_text, expr_text, param_text, term_text
 from vangnet.ruleset import Clause, Rule, Ruleset, RuleSpec, load_rulesets
 
 __all__ = [
+    "CLAUSE_NL",
+    "METADATA_NL",
+    "PARAM_NL",
+    "RULE_NL",
+    "SOURCE_NL",
+    "VALUE_NL",
     "ChangeKind",
     "ClauseDiff",
     "FieldChange",
@@ -44,8 +50,9 @@ ChangeKind = Literal["added", "removed", "changed"]
 _KIND_NL = {"added": "nieuw", "removed": "vervallen", "changed": "gewijzigd"}
 _LEVEL_NL = {"line": "per maatregel", "claim": "per aanvraag"}
 
-# Dutch names of the compared fields, in the order they are reported.
-_METADATA_NL = {
+# Dutch names of the compared fields, in the order they are reported (public: the pages name
+# the fields of a diff with them too).
+METADATA_NL = {
     "id": "regeling",
     "family": "familie",
     "version": "versie",
@@ -56,17 +63,17 @@ _METADATA_NL = {
     "deciding_body": "beslist door",
     "required_claim_fields": "verplichte onderdelen van de aanvraag",
 }
-_SOURCE_NL = {"title": "titel", "url": "adres"}
-_PARAM_NL = {
+SOURCE_NL = {"title": "titel", "url": "adres"}
+PARAM_NL = {
     "value": "waarde",
     "unit": "eenheid",
     "label": "omschrijving",
     "basis": "grondslag",
     "source": "bron",
 }
-_VALUE_NL = {"expr": "berekening", "format": "opmaak"}
-_RULE_NL = {"level": "niveau", "label": "omschrijving", "source": "bron", "basis": "grondslag"}
-_CLAUSE_NL = {
+VALUE_NL = {"expr": "berekening", "format": "opmaak"}
+RULE_NL = {"level": "niveau", "label": "omschrijving", "source": "bron", "basis": "grondslag"}
+CLAUSE_NL = {
     "when": "voorwaarde",
     "status": "status",
     "amount": "bedrag",
@@ -325,9 +332,9 @@ def _fields(
 def _metadata(old: Ruleset, new: Ruleset) -> tuple[FieldChange, ...]:
     a, b = old.spec, new.spec
     return _fields(
-        _METADATA_NL,
-        {k: getattr(a, k) for k in _METADATA_NL},
-        {k: getattr(b, k) for k in _METADATA_NL},
+        METADATA_NL,
+        {k: getattr(a, k) for k in METADATA_NL},
+        {k: getattr(b, k) for k in METADATA_NL},
         {"valid_to": (_until(a.valid_to), _until(b.valid_to))},
     )
 
@@ -433,7 +440,7 @@ def _clauses(rs_old: Ruleset, rs_new: Ruleset, rule_id: str) -> tuple[ClauseDiff
             wa, wb = _clause_words(ca, rs_old), _clause_words(cb, rs_new)
             words = {n: (wa[n], wb[n]) for n in wa}
             changes = _fields(
-                _CLAUSE_NL,
+                CLAUSE_NL,
                 _clause_spec_data(old_spec.clauses[i]),
                 _clause_spec_data(new_spec.clauses[j]),
                 words,
@@ -489,7 +496,7 @@ def _rules(old: Ruleset, new: Ruleset) -> tuple[RuleDiff, ...]:
         if a is None or b is None:  # pragma: no cover - every id is in one of the two
             continue
         words = {"source": (old.source_text(a.source), new.source_text(b.source))}
-        changes = _fields(_RULE_NL, _rule_fields(a), _rule_fields(b), words)
+        changes = _fields(RULE_NL, _rule_fields(a), _rule_fields(b), words)
         clauses = _clauses(old, new, rule_id)
         if changes or clauses:
             texts = _rule_text(a, old), _rule_text(b, new)
@@ -531,11 +538,11 @@ def diff_rulesets(old: Ruleset, new: Ruleset) -> RulesetDiff:
         old_sha256=old.sha256,
         new_sha256=new.sha256,
         metadata=_metadata(old, new),
-        sources=_items(old, new, "sources", _SOURCE_NL, describe=_source_text),
+        sources=_items(old, new, "sources", SOURCE_NL, describe=_source_text),
         parameters=_items(
-            old, new, "parameters", _PARAM_NL, describe=_param_text, words=param_words
+            old, new, "parameters", PARAM_NL, describe=_param_text, words=param_words
         ),
-        values=_items(old, new, "values", _VALUE_NL, describe=_value_text, words=value_words),
+        values=_items(old, new, "values", VALUE_NL, describe=_value_text, words=value_words),
         rules=_rules(old, new),
         order=_order(old, new),
     )
@@ -583,10 +590,10 @@ def _render(d: RulesetDiff) -> list[str]:
     if d.metadata:
         out += ["", "Gegevens van de regelset:"]
         for c in d.metadata:
-            out += _change_lines(c, _METADATA_NL, "  ")
-    out += _item_lines("Bronnen", d.sources, _SOURCE_NL)
-    out += _item_lines("Parameters", d.parameters, _PARAM_NL)
-    out += _item_lines("Waarden in de uitleg (beslissen niets)", d.values, _VALUE_NL)
+            out += _change_lines(c, METADATA_NL, "  ")
+    out += _item_lines("Bronnen", d.sources, SOURCE_NL)
+    out += _item_lines("Parameters", d.parameters, PARAM_NL)
+    out += _item_lines("Waarden in de uitleg (beslissen niets)", d.values, VALUE_NL)
     if d.rules:
         out += ["", "Regels:"]
     for r in d.rules:
@@ -596,7 +603,7 @@ def _render(d: RulesetDiff) -> list[str]:
             text = r.new_text if r.kind == "added" else r.old_text
             out.append(f"  {_KIND_NL[r.kind]} ({_LEVEL_NL[r.level]}): {text}")
         for c in r.changes:
-            out += _change_lines(c, _RULE_NL, "    ")
+            out += _change_lines(c, RULE_NL, "    ")
         for cl in r.clauses:
             if cl.kind == "added":
                 out.append(f"    nieuwe clausule {r.id}#{cl.new_index}:")
@@ -610,7 +617,7 @@ def _render(d: RulesetDiff) -> list[str]:
                     where += f" (nu {r.id}#{cl.new_index})"
                 out.append(f"    gewijzigde clausule {where}:")
                 for c in cl.changes:
-                    out += _change_lines(c, _CLAUSE_NL, "      ")
+                    out += _change_lines(c, CLAUSE_NL, "      ")
     for o in d.order:
         out += [
             "",

@@ -1,0 +1,655 @@
+"""The auditor's pages: the rule versions with who drafted and approved them, the replay and
+impact report, the audit log with the state of its chain, and one decision with its receipt and
+a re-run.
+
+Who: an account with the role `auditor` (`authz`: the audit log is the auditor's alone; claims
+and besluiten are read pseudonymised: the office-holder's pseudonym as a keyed hash, free text
+hidden, `vangnet.service.pseudonyms`). Every other role gets 403 here, written to the audit log
+as a refused access, like the API does.
+
+Where the work is:
+- versions: the published rulesets and catalogues (the validator's), with the drafts of
+  `vangnet.service.regelbeheer` (`Regelbeheer.overview`: author and approver as pseudonyms);
+- replay: `vangnet.replay.replay` reads the stored claims and runs the engine in processes of
+  its own (never in the web process); the run is one entry in the audit log (its parameters
+  and the digest of its results, `replay.audit_details`), as the command line records it; the
+  chart is `vangnet.impact_chart`;
+- audit log: `AuditLog.entries` and `AuditLog.verify` (with an anchor when the auditor gives
+  one);
+- re-run: the stored claim and advice of a besluit are read through the store; the engine runs
+  in an engine worker (`rerun_in_worker`), under the recorded ruleset version and the catalogue
+  with the recorded hash, and `vangnet.service.reproduce.first_difference` compares the bytes,
+  as `vangnet verify` does.
+
+Nothing here logs: claims describe threatened people.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import yaml
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from vangnet.claim import decode_json
+from vangnet.exceptions import EngineFailure, NoRulesetError
+from vangnet.paths import FORMS_DIR
+from vangnet.service.attachments import Attachments
+from vangnet.service.audit import Anchor, AuditEntry, AuditError, AuditEvent, AuditLog
+from vangnet.service.identity import Identity
+from vangnet.service.regelbeheer import Regelbeheer
+from vangnet.service.reproduce import Verification
+from vangnet.service.store import BesluitConflict, NotFound, Store
+from vangnet.validity import describe_periods
+from vangnet.web.access import check, check_besluit, store_of
+from vangnet.web.account import login_redirect
+from vangnet.web.beoordelaar import FormState, local_moment, parse_day, read_words
+from vangnet.web.beoordelaar import words as claim_words
+from vangnet.web.errors import PageRoute, error_page
+from vangnet.web.render import PAGES_DIR, page
+from vangnet.web.session import PageUser, read_form
+
+__all__ = ["LOG_PAGE", "REPORT_ROWS", "rerun_in_worker", "router", "words"]
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+WORDS_DIR = PAGES_DIR / "auditor"
+LOG_PAGE = 50  # audit-log entries per page
+REPORT_ROWS = 500  # claims shown in a replay report (the downloads hold all)
+_SCAN = 1000  # audit-log entries read at a time when looking for one claim's entries
+_ID = re.compile(r"^[0-9a-f]{32}$")  # the ids vangnet gives
+_KENMERK = re.compile(r"^(?P<rest>.+)-B(?P<number>[0-9]{1,4})$")
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_WORD_KEYS = ("results", "concept_statuses", "concept_soorten", "replay_statuses")
+
+
+@lru_cache(maxsize=4)
+def words(directory: Path = WORDS_DIR) -> dict[str, Any]:
+    """The words the auditor's templates share (`woorden.yaml`)."""
+    return read_words(directory / "woorden.yaml", _WORD_KEYS)
+
+
+def _words() -> dict[str, Any]:
+    return {**claim_words(), **words()}
+
+
+# --- access -------------------------------------------------------------------------------------
+
+
+async def _auditor(request: Request, user: Identity, action: str = "lezen") -> None:
+    """The auditor's pages: only the role that reads the audit log; any other is refused (403,
+    audited) before anything is read."""
+    await check(request, user, "auditlog", action)
+
+
+def _audit(request: Request) -> AuditLog:
+    audit: AuditLog = request.app.state.audit
+    return audit
+
+
+def _record(request: Request, who: Identity, action: str, obj: tuple[str | None, str | None],
+            details: dict[str, Any]) -> None:  # fmt: skip
+    """An entry in the audit log for an auditor's act (a transaction of its own)."""
+    event = AuditEvent(
+        actor=who.actor,
+        action=action,
+        result="gelukt",
+        origin=who.origin[:64],
+        object_type=obj[0],
+        object_id=obj[1],
+        details=details,
+    )
+    _audit(request).record(store_of(request).engine, event)
+
+
+def _pseudonyms(request: Request) -> dict[str, str]:
+    """Account id -> pseudonym (an auditor sees pseudonyms, never user names)."""
+    accounts = getattr(request.app.state, "accounts", None)
+    if accounts is None:
+        return {}
+    return {a.id: a.pseudoniem for a in accounts.list_accounts()}
+
+
+@router.get("/audit")
+async def start(request: Request, user: PageUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    await _auditor(request, user)
+    return page(request, "auditor/start.html.j2")
+
+
+# --- rule versions ------------------------------------------------------------------------------
+
+
+def _versions(request: Request) -> dict[str, Any]:
+    validator = request.app.state.validator
+    concepts = Regelbeheer(store_of(request).engine, request.app.state.settings,
+                           audit=_audit(request)).overview()  # fmt: skip
+    published = {(c.scheme, c.version, c.sha256): c for c in concepts if c.status == "gepubliceerd"}
+    rulesets = []
+    for _, versions in sorted(validator.rulesets.items()):
+        previous = None
+        for rs in versions:
+            rulesets.append(
+                {
+                    "rs": rs,
+                    "valid": describe_periods([rs]),
+                    "concept": published.get((rs.id, rs.version, rs.sha256)),
+                    "previous": previous,
+                }
+            )
+            previous = rs
+    catalogues = [
+        {
+            "c": c,
+            "valid": describe_periods([c]),
+            "concept": published.get(("catalogus", c.valid_from.isoformat(), c.sha256)),
+        }
+        for c in validator.catalogues.versions
+    ]
+    drafts = [c for c in concepts if c.status != "gepubliceerd"]
+    return {"rulesets": rulesets, "catalogues": catalogues, "drafts": drafts}
+
+
+@router.get("/audit/regelsets")
+async def versions(request: Request, user: PageUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    await _auditor(request, user)
+    context = await run_in_threadpool(_versions, request)
+    context["w"] = _words()
+    context["local"] = local_moment
+    return page(request, "auditor/regelsets.html.j2", context)
+
+
+# --- replay and impact ------------------------------------------------------------------------
+
+
+def _targets(request: Request) -> dict[str, str]:
+    """The versions a replay can target: key -> how the choice list shows it."""
+    rulesets = request.app.state.validator.rulesets
+    return {
+        rs.key: f"{rs.spec.title}, versie {rs.version} ({rs.key})"
+        for _, versions in sorted(rulesets.items())
+        for rs in versions
+    }
+
+
+def _euros(cents: int | None) -> Decimal | None:
+    return None if cents is None else Decimal(cents).scaleb(-2)
+
+
+def _replay_row(r: Any) -> dict[str, Any]:
+    """One claim of a replay with its amounts in euros (exact)."""
+    return {
+        "r": r,
+        "advice_eur": _euros(r.advice_cents),
+        "new_eur": _euros(r.new_cents),
+        "delta_eur": _euros(r.delta_cents),
+        "besluit_eur": _euros(r.besluit_cents),
+    }
+
+
+def _replay_form(request: Request, form: dict[str, str]) -> tuple[FormState, Any]:
+    """The replay's parameters from the form: (state, (target, between)) or (state, None)."""
+    values = {k: form.get(k, "").strip() for k in ("doelversie", "van", "tot")}
+    state = FormState(values)
+    if values["doelversie"] not in _targets(request):
+        state.errors["doelversie"] = "Kies de versie van de regels uit de lijst."
+    days: dict[str, date | None] = {}
+    for name, label in (("van", "Vanaf"), ("tot", "Tot en met")):
+        days[name] = parse_day(values[name]) if values[name] else None
+        if values[name] and days[name] is None:
+            state.errors[name] = (
+                f"{label} moet een datum zijn als dag-maand-jaar, bijvoorbeeld 01-03-2016."
+            )
+    first, last = days["van"], days["tot"]
+    if not state.errors and (first is None) != (last is None):
+        name = "tot" if first is not None else "van"
+        state.errors[name] = "Vul beide datums in, of laat beide leeg voor alle aanvragen."
+    if not state.errors and first is not None and last is not None and first > last:
+        state.errors["tot"] = "De periode eindigt voor zij begint; kies een latere datum."
+    if state.errors:
+        return state, None
+    between = None if first is None or last is None else (first, last)
+    return state, (values["doelversie"], between)
+
+
+def _run_replay(request: Request, who: Identity, target: str, between: Any) -> Any:
+    """The replay (processes of its own), recorded as one entry in the audit log."""
+    from vangnet.replay import audit_details, replay
+
+    report = replay(store_of(request).engine, target, between=between, processes=1)
+    _record(request, who, "replay", (None, None), audit_details(report))
+    return report
+
+
+def _svg(report: Any) -> Markup:
+    """The chart for inline use: without its XML declaration (its text is escaped by
+    `impact_svg`; it has a title and a description, role img)."""
+    from vangnet.impact_chart import impact_svg
+
+    svg = impact_svg(report)
+    return Markup(svg.split("?>", 1)[1].strip() if svg.startswith("<?xml") else svg)  # noqa: S704
+
+
+@router.get("/audit/herberekening")
+async def replay_form(request: Request, user: PageUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    await _auditor(request, user)
+    context = {"targets": _targets(request), "form": FormState(), "report": None}
+    return page(request, "auditor/herberekening.html.j2", context)
+
+
+@router.post("/audit/herberekening")
+async def replay_report(request: Request, user: PageUser) -> Response:
+    """Replay the stored claims under the chosen version; the report with its chart."""
+    if user is None:
+        return login_redirect(request)
+    form = await read_form(request, user)
+    await _auditor(request, user)
+    auditor = user
+    state, params = _replay_form(request, form)
+    context: dict[str, Any] = {"targets": _targets(request), "form": state, "report": None}
+    if params is None:
+        return page(request, "auditor/herberekening.html.j2", context, status=400)
+    try:
+        report = await run_in_threadpool(_run_replay, request, auditor, *params)
+    except NoRulesetError as exc:
+        state.errors["doelversie"] = str(exc)
+        return page(request, "auditor/herberekening.html.j2", context, status=400)
+    from vangnet.impact_chart import impact_table
+
+    table = impact_table(report)
+    context.update(
+        {
+            "report": report,
+            "summary": report.summary(),
+            "svg": _svg(report),
+            "impact_head": table[0],
+            "impact_rows": table[1:],
+            "rows": [_replay_row(r) for r in report.results[:REPORT_ROWS]],
+            "w": _words(),
+        }
+    )
+    return page(request, "auditor/herberekening.html.j2", context)
+
+
+@router.post("/audit/herberekening/bestand")
+async def replay_file(request: Request, user: PageUser) -> Response:
+    """The same replay as JSON Lines or an Excel workbook (`vorm`), run again: its results
+    are the same as long as the stored claims are (the digest in the file and in the audit log
+    tells)."""
+    if user is None:
+        return login_redirect(request)
+    form = await read_form(request, user)
+    await _auditor(request, user)
+    auditor = user
+    kind = form.get("vorm", "")
+    _, params = _replay_form(request, form)
+    if params is None or kind not in ("jsonl", "xlsx"):
+        return error_page(request, 400)
+    try:
+        report = await run_in_threadpool(_run_replay, request, auditor, *params)
+    except NoRulesetError:
+        return error_page(request, 400)
+    name = f"herberekening-{params[0].replace('@', '-')}"
+    if kind == "jsonl":
+        text = io.StringIO()
+        report.write_jsonl(text)
+        content, media = text.getvalue().encode("utf-8"), "application/x-ndjson"
+    else:
+        data = io.BytesIO()
+        await run_in_threadpool(report.write_xlsx, data)
+        content, media = data.getvalue(), _XLSX
+    disposition = f'attachment; filename="{name}.{kind}"'
+    return Response(content, media_type=media, headers={"Content-Disposition": disposition})
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+
+def _number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 9 and int(raw) > 0 else 1
+
+
+def _entry_view(entry: AuditEntry, names: dict[str, str]) -> dict[str, Any]:
+    details = "; ".join(f"{k}: {_value(v)}" for k, v in entry.details.items())
+    return {
+        "e": entry,
+        "moment": local_moment(entry.at),
+        "actor": names.get(entry.actor, entry.actor),
+        "details": details,
+    }
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v) or "(geen)"
+    if v is None:
+        return "(geen)"
+    if isinstance(v, bool):
+        return "ja" if v else "nee"
+    return str(v)
+
+
+def _anchor(state: FormState, audit: AuditLog) -> Anchor | None:
+    """The anchor the auditor gave (regel and hash), or None; problems go on `state`."""
+    seq, digest = state.values["anker_regel"], state.values["anker_hash"].lower()
+    if not seq and not digest:
+        return None
+    if not seq.isdigit() or len(seq) > 12:
+        state.errors["anker_regel"] = "Het regelnummer van het anker is een heel getal, zoals 120."
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        state.errors["anker_hash"] = "De hash van het anker is 64 tekens, 0 tot 9 en a tot f."
+    if state.errors:
+        return None
+    try:
+        return Anchor.from_dict({"seq": int(seq), "hash": digest, "key_id": audit.key_id})
+    except AuditError as exc:
+        state.errors["anker_hash"] = str(exc)
+        return None
+
+
+def _log_page(request: Request, number: int, state: FormState) -> dict[str, Any]:
+    audit, engine = _audit(request), store_of(request).engine
+    anchor = _anchor(state, audit)
+    verification = audit.verify(engine, anchor)
+    head = audit.anchor(engine).seq
+    pages = max(1, -(-head // LOG_PAGE))
+    number = min(number, pages)
+    last = head - (number - 1) * LOG_PAGE  # newest first
+    first = max(1, last - LOG_PAGE + 1)
+    entries = audit.entries(engine, start=first, limit=last - first + 1) if head else []
+    names = _pseudonyms(request)
+    return {
+        "verification": verification,
+        "anchored": anchor is not None,
+        "entries": [_entry_view(e, names) for e in reversed(entries)],
+        "page_number": number,
+        "pages": pages,
+        "head": head,
+        "form": state,
+    }
+
+
+@router.get("/audit/logboek")
+async def log(request: Request, user: PageUser) -> Response:
+    """The audit log, newest first, with the verification of the whole chain."""
+    if user is None:
+        return login_redirect(request)
+    await _auditor(request, user)
+    await _auditor(request, user, "verifieren")
+    query = request.query_params
+    state = FormState({k: query.get(k, "").strip()[:100] for k in ("anker_regel", "anker_hash")})
+    try:
+        context = await run_in_threadpool(_log_page, request, _number(query.get("pagina")), state)
+    except AuditError as exc:
+        # an entry that cannot be read at all: the log is damaged; say so, show nothing else
+        context = {
+            "broken": str(exc),
+            "form": state,
+            "entries": [],
+            "pages": 1,
+            "page_number": 1,
+            "head": 0,
+            "verification": None,
+            "anchored": False,
+        }
+    context.setdefault("broken", None)
+    context["w"] = _words()
+    link = "/audit/logboek?" + urlencode({k: v for k, v in state.values.items() if v})
+    context["link"] = link + ("&" if link[-1] != "?" else "")
+    return page(request, "auditor/logboek.html.j2", context, status=400 if state.errors else 200)
+
+
+# --- a decision: its receipt, its audit entries, a re-run -----------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _kenmerk_prefix(body: str) -> str | None:
+    """The letters' kenmerk prefix of a deciding body (`forms/bodies/<body>.yaml`)."""
+    try:
+        data = yaml.safe_load((FORMS_DIR / "bodies" / f"{body}.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    prefix = data.get("kenmerk_prefix") if isinstance(data, dict) else None
+    return prefix if isinstance(prefix, str) else None
+
+
+def _kenmerk(request: Request, decision: dict[str, Any], number: int) -> str | None:
+    """The kenmerk the letter of besluit `number` carries (as `vangnet.letters` makes it)."""
+    ref = decision["ruleset"]
+    rulesets = request.app.state.validator.rulesets
+    rs = next((r for r in rulesets.get(ref["id"], ()) if r.version == ref["version"]), None)
+    prefix = None if rs is None else _kenmerk_prefix(rs.spec.deciding_body)
+    if prefix is None:
+        return None
+    return f"{prefix}-{ref['id']}-{decision['claim_id']}-B{number}"
+
+
+def _find(request: Request, query: str) -> str | None:
+    """The id of the besluit with id or letter kenmerk `query`, or None."""
+    store = store_of(request)
+    if _ID.match(query):
+        try:
+            store.besluit_ref(query)
+        except NotFound:
+            return None
+        return query
+    m = _KENMERK.match(query)
+    if m is None:
+        return None
+    rest, number = m["rest"], int(m["number"])
+    page_number = 1
+    while True:  # every claim: the store has no look-up by claim id (see the report)
+        items, total = store.page(page=page_number, size=100)
+        for a in items:
+            if rest.endswith(f"-{a['scheme']}-{a['claim_id']}") and a["status"] == "besloten":
+                for b in store.get(a["id"])["besluiten"]:
+                    decision = store.besluit(b["id"])["advice"]["decision"]
+                    if b["number"] == number and _kenmerk(request, decision, number) == query:
+                        found: str = b["id"]
+                        return found
+        if page_number * 100 >= total or not items:
+            return None
+        page_number += 1
+
+
+def _claim_entries(request: Request, ids: set[str]) -> list[dict[str, Any]]:
+    """The audit-log entries about these objects, oldest first (the whole log is read: it has
+    no index by object, see the report)."""
+    audit, engine = _audit(request), store_of(request).engine
+    names = _pseudonyms(request)
+    found: list[dict[str, Any]] = []
+    start = 1
+    while True:
+        batch = audit.entries(engine, start=start, limit=_SCAN)
+        found.extend(_entry_view(e, names) for e in batch if e.object_id in ids)
+        if len(batch) < _SCAN:
+            return found
+        start = batch[-1].seq + 1
+
+
+def _decision_context(request: Request, besluit_id: str) -> dict[str, Any]:
+    store = store_of(request)
+    pseudonymiser = request.app.state.pseudonymiser
+    besluit = pseudonymiser.besluit(store.besluit(besluit_id))
+    aanvraag_id = besluit["aanvraag"]["id"]
+    aanvraag = pseudonymiser.aanvraag(store.get(aanvraag_id))
+    decision = besluit["advice"]["decision"]
+    attachments = Attachments(store.engine).of_aanvraag(aanvraag_id)
+    ids = {aanvraag_id, *(b["id"] for b in aanvraag["besluiten"]), *(x["id"] for x in attachments)}
+    return {
+        "b": besluit,
+        "a": aanvraag,
+        "decision": decision,
+        "kenmerk": _kenmerk(request, decision, besluit["number"]),
+        "attachments": Attachments(store.engine).describe(besluit["attachments"]),
+        "entries": _claim_entries(request, ids),
+        "moment": local_moment(besluit["decided_at"]),
+        "evaluated": local_moment(decision["receipt"]["evaluated_at"]),
+        "w": _words(),
+        "rerun": None,
+    }
+
+
+@router.get("/audit/besluiten")
+async def find(request: Request, user: PageUser) -> Response:
+    """Find a decision by its id or the kenmerk of its letter."""
+    if user is None:
+        return login_redirect(request)
+    await _auditor(request, user)
+    query = request.query_params.get("zoek", "").strip()[:200]
+    state = FormState({"zoek": query})
+    if query:
+        found = await run_in_threadpool(_find, request, query)
+        if found is not None:
+            return RedirectResponse(f"/audit/besluiten/{found}", status_code=303)
+        state.errors["zoek"] = (
+            "Er is geen besluit met dit nummer of kenmerk. Een kenmerk ziet eruit als"
+            " BZK-vangnet-P06-B1; een besluitnummer heeft 32 tekens, 0 tot 9 en a tot f."
+        )
+    status = 404 if state.errors else 200
+    return page(request, "auditor/zoeken.html.j2", {"form": state}, status=status)
+
+
+async def _decision_access(request: Request, user: Identity, besluit_id: str) -> None:
+    """The auditor's role, then the besluit (read pseudonymised, `authz`)."""
+    await _auditor(request, user)
+    await check_besluit(request, user, "besluiten", "lezen", besluit_id)
+
+
+@router.get("/audit/besluiten/{besluit_id}")
+async def decision(request: Request, besluit_id: str, user: PageUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    await _decision_access(request, user, besluit_id)
+    context = await run_in_threadpool(_decision_context, request, besluit_id)
+    return page(request, "auditor/besluit.html.j2", context)
+
+
+# the re-run in an engine worker -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What a besluit rests on, as stored: the canonical claim and the advice's bytes."""
+
+    claim_json: bytes
+    decision_json: bytes
+    ruleset_id: str
+    ruleset_version: str
+    catalogue_sha256: str
+
+
+def _stored(store: Store, besluit_id: str) -> _Stored | None:
+    """The stored claim and advice of besluit `besluit_id`, read through the store: every
+    besluit of a claim rests on the advice of its first one (a replacement keeps its advice),
+    and the store hands that advice out for the besluit in force. None when the advice read
+    is not the besluit's own (checked)."""
+    besluit = store.besluit(besluit_id)
+    current = besluit
+    for _ in range(1000):
+        if current["replaced_by"] is None:
+            break
+        current = store.besluit(current["replaced_by"]["id"])
+    try:
+        basis = store.replacement_basis(current["id"])
+    except BesluitConflict:  # replaced while it was read: the auditor tries again
+        return None
+    if decode_json(basis.decision_json) != besluit["advice"]["decision"]:
+        return None
+    advice = besluit["advice"]["decision"]
+    return _Stored(
+        basis.claim_json,
+        basis.decision_json,
+        advice["ruleset"]["id"],
+        advice["ruleset"]["version"],
+        advice["receipt"]["catalogue_sha256"],
+    )
+
+
+def rerun_in_worker(
+    claim_json: bytes,
+    decision_json: bytes,
+    ruleset_id: str,
+    ruleset_version: str,
+    catalogue_sha256: str,
+) -> tuple[str, str, str] | None:
+    """Run in an engine worker: the stored claim evaluated again under its recorded ruleset
+    version (forced) and the catalogue with the recorded hash; the first difference with the
+    stored advice (path, stored value, new value) or None when they are equal, as
+    `vangnet.service.reproduce.verify` compares them."""
+    from vangnet.catalogue import CatalogueSet
+    from vangnet.evaluate import Decider
+    from vangnet.exceptions import ClaimError
+    from vangnet.jsonout import dumps
+    from vangnet.service.reproduce import first_difference
+    from vangnet.workers import current_decider
+
+    base = current_decider()
+    catalogue = next((c for c in base.catalogues.versions if c.sha256 == catalogue_sha256), None)
+    if catalogue is None:
+        return "receipt.catalogue_sha256", dumps(catalogue_sha256), "(ontbreekt)"
+    again = Decider(base.rulesets, CatalogueSet([catalogue]), base.engine, prime=False)
+    try:
+        claim = again.validate(decode_json(claim_json))
+        decided = again.decide(claim, ruleset_id, ruleset_version, force=True)
+    except ClaimError as exc:
+        fields = ", ".join(p.field for p in exc.problems)
+        return "(beoordeling)", dumps("een beslissing"), f"geweigerd bij {fields}"
+    except NoRulesetError as exc:
+        return "(beoordeling)", dumps("een beslissing"), f"geweigerd: {exc}"
+    return first_difference(decision_json, dumps(decided.as_dict()).encode("utf-8"))
+
+
+@router.post("/audit/besluiten/{besluit_id}/opnieuw")
+async def rerun(request: Request, besluit_id: str, user: PageUser) -> Response:
+    """Re-run the advice a besluit rests on; `gelijk` or the first path that differs."""
+    if user is None:
+        return login_redirect(request)
+    await read_form(request, user)
+    await _decision_access(request, user, besluit_id)
+    auditor = user
+    store = store_of(request)
+    stored = await run_in_threadpool(_stored, store, besluit_id)
+    if stored is None:
+        return error_page(request, 500)
+    try:
+        difference = await run_in_threadpool(
+            request.app.state.workers.run,
+            rerun_in_worker,
+            stored.claim_json,
+            stored.decision_json,
+            stored.ruleset_id,
+            stored.ruleset_version,
+            stored.catalogue_sha256,
+        )
+    except EngineFailure:
+        return error_page(request, 503)
+    ruleset = f"{stored.ruleset_id}@{stored.ruleset_version}"
+    result = (
+        Verification(besluit_id, ruleset, stored.catalogue_sha256)
+        if difference is None
+        else Verification(besluit_id, ruleset, stored.catalogue_sha256, *difference)
+    )
+    details = {"gelijk": result.equal, "pad": result.path}
+    await run_in_threadpool(
+        _record, request, auditor, "besluit.herberekenen", ("besluit", besluit_id), details
+    )
+    context = await run_in_threadpool(_decision_context, request, besluit_id)
+    context["rerun"] = result
+    return page(request, "auditor/besluit.html.j2", context)

@@ -1,0 +1,743 @@
+"""The assessor's pages: the queue of open claims with their legal decision date, one claim
+with everything needed to decide on it, and the actions as plain form posts.
+
+Who: an account with the role `beoordelaar`, for the claims its organisation decides (BZK for
+`vangnet` claims). Every page and action asks `vangnet.service.authz` exactly as the API does,
+first by role (an applicant or an auditor gets 403 here), then per object (a claim of another
+deciding organisation is 404, worded as for an id that does not exist). Every refusal is written
+to the audit log (`toegang.geweigerd`) before the error page answers, like the API's refusal
+handler. The changes themselves go through the same service code as the API
+(`Store.transition`, `vangnet.service.deciding`), which writes their audit entries in their own
+transactions.
+
+The decision date is data: eight weeks after receipt (Awb 4:13) plus the days an information
+request suspended the term (Awb 4:15), from `forms/pages/beoordelaar/termijnen.yaml`. The words
+shared by the templates are in `forms/pages/beoordelaar/woorden.yaml`.
+
+A letter is made only when a besluit is stored (it is part of the besluit). The preview shows
+the letter a besluit with the form's values would get, marked CONCEPT, made by the same code;
+nothing is stored by it, and showing it is recorded in the audit log like a letter download.
+
+Nothing here logs: claims describe threatened people.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from vangnet.calculator import calculate
+from vangnet.exceptions import ClaimError, DataError, NoRulesetError
+from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat
+from vangnet.service import deciding
+from vangnet.service.attachments import SUFFIXES, Attachments
+from vangnet.service.authz import scope
+from vangnet.service.brief import render
+from vangnet.service.identity import Identity
+from vangnet.service.problems import ApiProblem
+from vangnet.service.store import BesluitConflict, Conflict, NotFound, Store, TransitionRefused
+from vangnet.web.access import check, check_besluit, check_bijlage, check_claim, store_of
+from vangnet.web.account import login_redirect
+from vangnet.web.errors import PageRoute, error_page
+from vangnet.web.render import PAGES_DIR, page, texts
+from vangnet.web.session import PageUser, read_form
+
+__all__ = [
+    "ASSESSOR_WORK",
+    "LETTER_CSP",
+    "OPEN_STATUSES",
+    "Deadline",
+    "DecisionTerm",
+    "FormState",
+    "deadline",
+    "local_moment",
+    "parse_amount",
+    "parse_day",
+    "read_words",
+    "router",
+    "terms",
+    "words",
+]
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+WORDS_DIR = PAGES_DIR / "beoordelaar"
+OPEN_STATUSES = ("ingediend", "in_behandeling", "aangevuld")
+QUEUE_PAGE = 25
+# a letter is its own document with its own (inline) style sheet: no script, nothing fetched
+LETTER_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none';"
+    " base-uri 'none'; frame-ancestors 'none'; sandbox"
+)
+_TZ = ZoneInfo("Europe/Amsterdam")
+_WORD_KEYS = ("filters", "besluit_outcomes", "roles", "threat_statuses", "concept_marker")
+MAX_REASON = 2000  # AanvullingsverzoekIn.reason
+MAX_MOTIVATION = 4000  # BesluitIn.motivation
+
+
+# --- data: words and the legal term ------------------------------------------------------------
+
+
+def read_words(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A file of page words (YAML) that must name `keys`; `DataError` names what is wrong."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"{path.name}: niet leesbaar als YAML: {exc}") from None
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise DataError(f"{path.name}: ontbreekt: {', '.join(missing)}")
+    result: dict[str, Any] = data
+    return result
+
+
+@lru_cache(maxsize=4)
+def words(directory: Path = WORDS_DIR) -> dict[str, Any]:
+    """The words the assessor's templates share (`woorden.yaml`)."""
+    return read_words(directory / "woorden.yaml", _WORD_KEYS)
+
+
+class _Term(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weeks: int = Field(ge=1, le=52)
+    source: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https://")
+
+
+class _Suspension(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    while_status: str
+    count_end_day: bool
+    source: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https://")
+
+
+class DecisionTerm(BaseModel):
+    """`termijnen.yaml`: the term for deciding and what suspends it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    written_on: date
+    decision_term: _Term
+    suspension: _Suspension
+
+
+@lru_cache(maxsize=4)
+def terms(directory: Path = WORDS_DIR) -> DecisionTerm:
+    """The legal term (`termijnen.yaml`); `DataError` names what is wrong."""
+    path = directory / "termijnen.yaml"
+    try:
+        return DecisionTerm.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise DataError(f"{path.name}: {exc}") from None
+
+
+def local_moment(stamp: str | datetime) -> datetime:
+    """A stored UTC moment (ISO 8601 text or a datetime) in the Netherlands' time zone."""
+    at = (
+        stamp
+        if isinstance(stamp, datetime)
+        else datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    )
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(_TZ)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A claim's decision date: `due` (None while the term is suspended) and what made it."""
+
+    received: date
+    due: date | None
+    suspended_days: int
+    suspended_now: bool
+
+    def overdue(self, today: date) -> bool:
+        return self.due is not None and today > self.due
+
+    def days_left(self, today: date) -> int | None:
+        return None if self.due is None else (self.due - today).days
+
+
+def deadline(
+    created_at: str, history: list[dict[str, Any]], term: DecisionTerm | None = None
+) -> Deadline:
+    """The decision date of a claim received at `created_at` with status history `history`
+    (oldest first, as `Store.get` gives it), by the rules in `termijnen.yaml`."""
+    rules = term or terms()
+    waiting = rules.suspension.while_status
+    received = local_moment(created_at).date()
+    suspended = 0
+    asked: date | None = None
+    for step in history:
+        day = local_moment(step["at"]).date()
+        if step["to_status"] == waiting and asked is None:
+            asked = day
+        elif step["from_status"] == waiting and asked is not None:
+            # from the day after the request up to the day of the supplement
+            days = (day - asked).days - (0 if rules.suspension.count_end_day else 1)
+            suspended += max(0, days)
+            asked = None
+    if asked is not None:
+        return Deadline(received, None, suspended, True)
+    due = received + timedelta(weeks=rules.decision_term.weeks, days=suspended)
+    return Deadline(received, due, suspended, False)
+
+
+def today() -> date:
+    return datetime.now(_TZ).date()
+
+
+# --- reading form values ---------------------------------------------------------------------
+
+_AMOUNT = re.compile(r"^(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]{1,2})?$")
+_POINT_AMOUNT = re.compile(r"^[0-9]+\.[0-9]{1,2}$")
+_DAY = re.compile(r"^([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})$")
+
+
+def parse_amount(raw: str) -> Decimal | None:
+    """An amount in euros as people type it (16.850,00 or 16850,5 or 16850.50), or None."""
+    text = raw.replace("€", "").replace(" ", "").replace("\u00a0", "").strip()
+    try:
+        if _AMOUNT.match(text):
+            return Decimal(text.replace(".", "").replace(",", "."))
+        if _POINT_AMOUNT.match(text):
+            return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the patterns admit only numbers
+        return None
+    return None
+
+
+def parse_day(raw: str) -> date | None:
+    """A date as day-month-year (28-11-2026), or ISO (2026-11-28), or None."""
+    text = raw.strip()
+    m = _DAY.match(text)
+    try:
+        if m:
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class FormState:
+    """One form on a page: what was typed, and the problem per field (shown next to it)."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+# --- access: the roles table, refusals in the audit log (vangnet.web.access) -------------------
+
+# the assessor's pages are the work of a deciding organisation: this row of the roles table
+# admits only its assessors, so any other role is refused (403, audited) before anything is read
+ASSESSOR_WORK = ("aanvragen", "in_behandeling_nemen")
+
+
+async def _assessor(request: Request, user: Identity) -> None:
+    await check(request, user, *ASSESSOR_WORK)
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+def _all(store: Store, decider: str | None, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every claim the organisation decides with one of `statuses`, oldest first."""
+    found: list[dict[str, Any]] = []
+    for status in statuses:
+        number = 1
+        while True:
+            items, total = store.page(decider=decider, status=status, page=number, size=100)
+            found.extend(items)
+            if number * 100 >= total or not items:
+                break
+            number += 1
+    return sorted(found, key=lambda a: (a["created_at"], a["id"]))
+
+
+def _number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 7 and int(raw) > 0 else 1
+
+
+@router.get("/beoordelen")
+async def queue(request: Request, user: PageUser) -> Response:
+    """The claims the assessor's organisation decides, oldest first, with their decision date."""
+    if user is None:
+        return login_redirect(request)
+    await _assessor(request, user)
+    store = store_of(request)
+    only = scope(user, "aanvragen")
+    shown = request.query_params.get("toon", "open")
+    if shown not in words()["filters"]:
+        shown = "open"
+    statuses = OPEN_STATUSES if shown == "open" else (shown,)
+    claims = await run_in_threadpool(_all, store, only.decider_id, statuses)
+    pages = max(1, -(-len(claims) // QUEUE_PAGE))
+    number = min(_number(request.query_params.get("pagina")), pages)
+    rows = []
+    now = today()
+    for claim in claims[(number - 1) * QUEUE_PAGE : number * QUEUE_PAGE]:
+        history: list[dict[str, Any]] = []
+        if claim["status"] not in ("ingediend", "in_behandeling"):
+            # only a claim that left these statuses can have had an information request
+            full = await run_in_threadpool(store.get, claim["id"])
+            history = full["history"]
+        term = deadline(claim["created_at"], history)
+        rows.append({"claim": claim, "term": term, "overdue": term.overdue(now),
+                     "days_left": term.days_left(now)})  # fmt: skip
+    context = {
+        "w": words(),
+        "terms": terms(),
+        "rows": rows,
+        "shown": shown,
+        "open": shown == "open",
+        "total": len(claims),
+        "page_number": number,
+        "pages": pages,
+        "today": now,
+    }
+    return page(request, "beoordelaar/wachtrij.html.j2", context)
+
+
+# --- one claim ---------------------------------------------------------------------------------
+
+
+def _calculation_rows(request: Request, claim: dict[str, Any], advice: dict[str, Any]) -> Any:
+    """The advice's lines beside the neutral calculation (reference price per unit, deviation)
+    with the catalogue the advice used; None when the stored claim no longer reads."""
+    validator = request.app.state.validator
+    wanted = advice["receipt"]["catalogue_sha256"]
+    catalogue = next((c for c in validator.catalogues.versions if c.sha256 == wanted), None)
+    try:
+        valid = validator.validate(claim)
+        calc = calculate(valid, catalogue) if catalogue is not None else None
+    except (ClaimError, NoRulesetError):
+        calc = None
+    lines = {} if calc is None else {line.index: line.as_dict() for line in calc.lines}
+    rows = [
+        {"decision": line, "calc": lines.get(line["index"]), "form_line": line["index"] + 1}
+        for line in advice["lines"]
+    ]
+    totals = None if calc is None else calc.as_dict()["totals"]
+    return rows, totals
+
+
+def _labels(request: Request, advice: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    ref = advice["ruleset"]
+    rulesets = request.app.state.validator.rulesets
+    ruleset = next((rs for rs in rulesets.get(ref["id"], ()) if rs.version == ref["version"]), None)
+    labels = {} if ruleset is None else {k: r.label for k, r in ruleset.rules_by_id.items()}
+    return ruleset, labels
+
+
+def _history(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**s, "moment": local_moment(s["at"])} for s in steps]
+
+
+def _claim_context(request: Request, aanvraag_id: str) -> dict[str, Any]:
+    """Everything the claim page shows (read in a thread: several reads)."""
+    store = store_of(request)
+    body = store.get(aanvraag_id)
+    advice = body["advices"][0]["decision"]
+    rows, totals = _calculation_rows(request, body["claim"], advice)
+    ruleset, labels = _labels(request, advice)
+    attachments = Attachments(store.engine).of_aanvraag(aanvraag_id)
+    besluiten = [store.besluit(b["id"]) for b in body["besluiten"]]
+    current = next((b for b in reversed(besluiten) if b["replaced_by"] is None), None)
+    term = deadline(body["created_at"], body["history"])
+    return {
+        "a": body,
+        "claim": body["claim"],
+        "advice": advice,
+        "advice_decidable": advice["outcome"] in words()["besluit_outcomes"],
+        "rows": rows,
+        "totals": totals,
+        "ruleset": ruleset,
+        "labels": labels,
+        "attachments": attachments,
+        "attachment_moments": {x["id"]: local_moment(x["created_at"]) for x in attachments},
+        "besluiten": [{**b, "moment": local_moment(b["decided_at"])} for b in besluiten],
+        "current": current,
+        "history": _history(body["history"]),
+        "term": term,
+        "open": body["status"] in OPEN_STATUSES,
+        "received": local_moment(body["created_at"]),
+        "today": today(),
+    }
+
+
+_DONE = ("in-behandeling", "aanvulling", "besluit", "bezwaar")
+
+
+async def _claim_page(
+    request: Request,
+    aanvraag_id: str,
+    *,
+    forms: dict[str, FormState] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> Response:
+    context = await run_in_threadpool(_claim_context, request, aanvraag_id)
+    done = request.query_params.get("gedaan")
+    given = forms or {}
+    context.update(
+        {
+            "w": words(),
+            "terms": terms(),
+            "forms": {k: given.get(k, FormState()) for k in ("aanvulling", "besluit", "bezwaar")},
+            "failed": next(iter(given), None),
+            "message": message,
+            "done": done if done in _DONE and status == 200 else None,
+        }
+    )
+    return page(request, "beoordelaar/aanvraag.html.j2", context, status=status)
+
+
+def _back(aanvraag_id: str, done: str) -> Response:
+    return RedirectResponse(f"/beoordelen/{aanvraag_id}?gedaan={done}", status_code=303)
+
+
+@router.get("/beoordelen/{aanvraag_id}")
+async def claim_page(request: Request, aanvraag_id: str, user: PageUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    await _assessor(request, user)
+    await check_claim(request, user, "aanvragen", "lezen", aanvraag_id)
+    return await _claim_page(request, aanvraag_id)
+
+
+def _conflict_text(exc: Exception) -> str:
+    """A store's refusal of a change, for people."""
+    status = texts()["claim_statuses"]
+    if isinstance(exc, TransitionRefused | Conflict):
+        return (
+            f"Dit kan nu niet: de aanvraag heeft de status {status.get(exc.status, exc.status)}."
+            " Bekijk hieronder wat er veranderde."
+        )
+    if isinstance(exc, BesluitConflict):
+        return exc.detail
+    return "Dit kan nu niet. Laad de pagina opnieuw."
+
+
+async def _claim_action(
+    request: Request, user: Identity, aanvraag_id: str, action: tuple[str, str]
+) -> dict[str, str]:
+    """A posted form on a claim: the CSRF token checked first, then the role and the action
+    on this claim (as the API route asks)."""
+    form = await read_form(request, user)
+    await _assessor(request, user)
+    await check_claim(request, user, *action, aanvraag_id)
+    return form
+
+
+@router.post("/beoordelen/{aanvraag_id}/in-behandeling")
+async def take(request: Request, aanvraag_id: str, user: PageUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    await _claim_action(request, user, aanvraag_id, ("aanvragen", "in_behandeling_nemen"))
+    assessor = user
+    store = store_of(request)
+    try:
+        await run_in_threadpool(
+            lambda: store.transition(aanvraag_id, "in-behandeling", identity=assessor)
+        )
+    except Conflict as exc:
+        return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
+    return _back(aanvraag_id, "in-behandeling")
+
+
+@router.post("/beoordelen/{aanvraag_id}/aanvulling")
+async def ask(request: Request, aanvraag_id: str, user: PageUser) -> Response:
+    if user is None:
+        return login_redirect(request)
+    form = await _claim_action(request, user, aanvraag_id, ("aanvragen", "aanvulling_vragen"))
+    assessor = user
+    reason = form.get("reden", "").strip()
+    state = FormState({"reden": reason})
+    if not reason:
+        state.errors["reden"] = "Schrijf welke informatie u nodig heeft."
+    elif len(reason) > MAX_REASON:
+        state.errors["reden"] = (
+            f"Uw vraag is {len(reason)} tekens lang; maak hem korter dan {MAX_REASON + 1} tekens."
+        )
+    if state.errors:
+        return await _claim_page(request, aanvraag_id, forms={"aanvulling": state}, status=400)
+    store = store_of(request)
+    try:
+        await run_in_threadpool(
+            lambda: store.transition(
+                aanvraag_id, "aanvullingsverzoeken", identity=assessor, reason=reason
+            )
+        )
+    except Conflict as exc:
+        return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
+    return _back(aanvraag_id, "aanvulling")
+
+
+# --- deciding ----------------------------------------------------------------------------------
+
+# the fields of a besluit (BesluitIn) and the form's names for them
+_BESLUIT_FIELDS = {"outcome": "uitkomst", "amount_eur": "bedrag", "motivation": "motivering"}
+
+
+def _besluit_data(
+    form: dict[str, str], advice: dict[str, Any], attachment_ids: set[str]
+) -> tuple[dict[str, Any], FormState]:
+    """The body of the besluit the form asks for (as the API takes it), and what was typed with
+    the problems the form itself can see. `keuze=advies` follows the advice."""
+    follow = form.get("keuze") == "advies"
+    values = {
+        "keuze": "advies" if follow else "afwijken",
+        "uitkomst": form.get("uitkomst", ""),
+        "bedrag": form.get("bedrag", "").strip(),
+        "motivering": form.get("motivering", "").strip(),
+    }
+    chosen = sorted(i for i in attachment_ids if form.get(f"bijlage-{i}") == "ja")
+    values.update({f"bijlage-{i}": "ja" for i in chosen})
+    state = FormState(values)
+    data: dict[str, Any] = {"attachments": chosen}
+    if follow:
+        data["outcome"] = advice["outcome"]
+        data["amount_eur"] = Decimal(str(advice["eligible_total_eur"]))
+    else:
+        if values["uitkomst"] not in words()["besluit_outcomes"]:
+            state.errors["uitkomst"] = "Kies de uitkomst van het besluit."
+        else:
+            data["outcome"] = values["uitkomst"]
+        amount = parse_amount(values["bedrag"])
+        if not values["bedrag"]:
+            state.errors["bedrag"] = "Vul het bedrag in euro's in, bijvoorbeeld 16850,00."
+        elif amount is None:
+            state.errors["bedrag"] = (
+                "Het bedrag moet een bedrag in euro's zijn met hoogstens twee cijfers na de"
+                " komma, bijvoorbeeld 16850,00."
+            )
+        else:
+            data["amount_eur"] = amount
+        if not values["motivering"]:
+            state.errors["motivering"] = (
+                "Schrijf waarom u afwijkt van het advies. Deze motivering komt in de brief."
+            )
+        elif len(values["motivering"]) > MAX_MOTIVATION:
+            state.errors["motivering"] = (
+                f"De motivering is {len(values['motivering'])} tekens lang; maak haar korter"
+                f" dan {MAX_MOTIVATION + 1} tekens."
+            )
+    if values["motivering"] and "motivation" not in state.errors:
+        data["motivation"] = values["motivering"]
+    return data, state
+
+
+_LABELS = {"uitkomst": "De uitkomst", "bedrag": "Het bedrag", "motivering": "De motivering",
+           "ontvangen": "De datum van ontvangst"}  # fmt: skip
+
+
+def _problems_on(state: FormState, exc: ApiProblem) -> str | None:
+    """Put the problems of a 400 from `deciding` next to their fields (in the form that
+    `state` is); the problems of fields the form does not show, as one text (or None)."""
+    rest = []
+    names = {**_BESLUIT_FIELDS, "received_on": "ontvangen"}
+    for p in exc.problems or []:
+        name = names.get(p.field)
+        if name is None or (name != "ontvangen" and state.values.get("keuze") == "advies"):
+            rest.append(f"{p.field}: {p.message}.")
+        else:
+            state.errors.setdefault(name, f"{_LABELS[name]} {p.message}.")
+    return " ".join(rest) or None
+
+
+async def _decision_form(
+    request: Request, user: Identity, aanvraag_id: str
+) -> tuple[str, dict[str, Any], FormState]:
+    """The button used (`actie`), the besluit's body and the form's state."""
+    form = await _claim_action(request, user, aanvraag_id, ("besluiten", "besluiten"))
+    store = store_of(request)
+    body = await run_in_threadpool(store.get, aanvraag_id)
+    ids = await run_in_threadpool(Attachments(store.engine).ids_of, aanvraag_id)
+    data, state = _besluit_data(form, body["advices"][0]["decision"], ids)
+    return form.get("actie", ""), data, state
+
+
+@router.post("/beoordelen/{aanvraag_id}/besluit")
+async def decide(request: Request, aanvraag_id: str, user: PageUser) -> Response:
+    """Decide: follow the advice, or differ from it with a motivation. `actie=voorbeeld`
+    shows the letter this besluit would get instead (nothing is stored)."""
+    if user is None:
+        return login_redirect(request)
+    action, data, state = await _decision_form(request, user, aanvraag_id)
+    assessor = user
+    if state.errors:
+        return await _claim_page(request, aanvraag_id, forms={"besluit": state}, status=400)
+    store, workers = store_of(request), request.app.state.workers
+    try:
+        if action == "voorbeeld":
+            return await _preview(request, assessor, aanvraag_id, data)
+        await deciding.decide(store, workers, aanvraag_id, data, assessor)
+    except ApiProblem as exc:
+        if exc.status == 400:
+            rest = _problems_on(state, exc)
+            return await _claim_page(
+                request, aanvraag_id, forms={"besluit": state}, message=rest, status=400
+            )
+        return error_page(request, 503 if exc.status == 503 else 500)
+    except (Conflict, BesluitConflict) as exc:
+        return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
+    except NotFound:
+        return error_page(request, 404)
+    return _back(aanvraag_id, "besluit")
+
+
+async def _preview(
+    request: Request, assessor: Identity, aanvraag_id: str, data: dict[str, Any]
+) -> Response:
+    """The letter of the besluit `data` would be, marked CONCEPT; nothing is stored."""
+    store, workers = store_of(request), request.app.state.workers
+    basis = await run_in_threadpool(store.decision_basis, aanvraag_id)
+    ids = await run_in_threadpool(Attachments(store.engine).ids_of, aanvraag_id)
+    body = deciding.check_besluit(data, "besluit", basis, ids)
+    new = await deciding.make_besluit(workers, basis, body, "besluit", assessor)
+    context = json.loads(new.letter_context)
+    markers = [words()["concept_marker"], *context.get("markers", [])]
+    context.update({"concept": True, "markers": markers, "marker": " · ".join(markers)})
+    html = await render(json.dumps(context, ensure_ascii=False).encode("utf-8"), "html")
+    await run_in_threadpool(
+        lambda: store.record(assessor, "brief.voorbeeld_bekijken", "aanvraag", aanvraag_id, {})
+    )
+    return _letter_response(html, "html", f"concept-{aanvraag_id}", inline=True)
+
+
+def _letter_response(content: bytes, fmt: LetterFormat, name: str, *, inline: bool) -> Response:
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}{FILE_SUFFIXES[fmt]}"',
+            "Content-Security-Policy": LETTER_CSP,
+        },
+    )
+
+
+# --- a besluit: its letter, an objection ---------------------------------------------------------
+
+
+async def _besluit_access(
+    request: Request, user: Identity, besluit_id: str, action: tuple[str, str]
+) -> None:
+    await _assessor(request, user)
+    await check_besluit(request, user, *action, besluit_id)
+
+
+@router.get("/beoordelen/besluiten/{besluit_id}/brief")
+async def letter_html(request: Request, besluit_id: str, user: PageUser) -> Response:
+    """The stored letter as HTML (the same content as the PDF)."""
+    if user is None:
+        return login_redirect(request)
+    await _besluit_access(request, user, besluit_id, ("brieven", "lezen"))
+    assessor = user
+    store = store_of(request)
+    _, _, context = await run_in_threadpool(
+        lambda: store.letter(besluit_id, identity=assessor, fmt="html")
+    )
+    try:
+        html = await render(context, "html")
+    except ApiProblem:
+        return error_page(request, 500)
+    return _letter_response(html, "html", f"besluit-{besluit_id}", inline=True)
+
+
+@router.get("/beoordelen/besluiten/{besluit_id}/brief.pdf")
+async def letter_pdf(request: Request, besluit_id: str, user: PageUser) -> Response:
+    """The stored letter, the PDF/A that was made with the besluit, as a download."""
+    if user is None:
+        return login_redirect(request)
+    await _besluit_access(request, user, besluit_id, ("brieven", "lezen"))
+    assessor = user
+    store = store_of(request)
+    pdf, _, _ = await run_in_threadpool(
+        lambda: store.letter(besluit_id, identity=assessor, fmt="pdf")
+    )
+    return _letter_response(pdf, "pdf", f"besluit-{besluit_id}", inline=False)
+
+
+@router.post("/beoordelen/besluiten/{besluit_id}/bezwaar")
+async def objection(request: Request, besluit_id: str, user: PageUser) -> Response:
+    """Register an objection against the current besluit, with the day it was received."""
+    if user is None:
+        return login_redirect(request)
+    form = await read_form(request, user)
+    await _besluit_access(request, user, besluit_id, ("bezwaren", "indienen"))
+    assessor = user
+    store = store_of(request)
+    besluit = await run_in_threadpool(store.besluit, besluit_id)
+    aanvraag_id = besluit["aanvraag"]["id"]
+    raw = form.get("ontvangen", "").strip()
+    state = FormState({"ontvangen": raw})
+    day = parse_day(raw)
+    if not raw:
+        state.errors["ontvangen"] = "Vul de datum in waarop het bezwaarschrift binnenkwam."
+    elif day is None:
+        state.errors["ontvangen"] = (
+            "De datum moet een datum zijn als dag-maand-jaar, bijvoorbeeld 28-11-2026."
+        )
+    if day is not None and not state.errors:
+        try:
+            await deciding.register_bezwaar(
+                store, besluit_id, {"received_on": day.isoformat()}, assessor
+            )
+        except ApiProblem as exc:
+            if exc.status != 400:
+                return error_page(request, 500)
+            rest = _problems_on(state, exc)
+            return await _claim_page(
+                request, aanvraag_id, forms={"bezwaar": state}, message=rest, status=400
+            )
+        except BesluitConflict as exc:
+            return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
+        else:
+            return _back(aanvraag_id, "bezwaar")
+    return await _claim_page(request, aanvraag_id, forms={"bezwaar": state}, status=400)
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+
+@router.get("/beoordelen/bijlagen/{bijlage_id}")
+async def attachment(request: Request, bijlage_id: str, user: PageUser) -> Response:
+    """An attachment's bytes as a download (recorded in the audit log, as in the API)."""
+    if user is None:
+        return login_redirect(request)
+    await _assessor(request, user)
+    await check_bijlage(request, user, "bijlagen", "downloaden", bijlage_id)
+    assessor = user
+    store = store_of(request)
+    content, kind = await run_in_threadpool(Attachments(store.engine).content, bijlage_id)
+    await run_in_threadpool(
+        lambda: store.record(assessor, "bijlage.downloaden", "bijlage", bijlage_id, {})
+    )
+    return Response(
+        content,
+        media_type=kind,
+        headers={
+            "Content-Disposition": f'attachment; filename="bijlage-{bijlage_id}{SUFFIXES[kind]}"',
+            "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
+        },
+    )
