@@ -29,7 +29,7 @@ Downgrade decrypts (the keys are needed for that too) and restores the old guard
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-12-01
+Create Date: 2026-11-28
 """
 
 from __future__ import annotations
