@@ -13,14 +13,15 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from vangnet.claim import decode_json
+from tests.conftest import PUBLIC_SCENARIOS
+from vangnet.claim import canonical_claim, decode_json
 from vangnet.evaluate import Decider
 from vangnet.jsonout import dumps
 from vangnet.service import crypto, retention
 from vangnet.service.db import WRITE, create_db_engine
 from vangnet.service.demo import seed_demo
 from vangnet.service.models import Advies, Besluit
-from vangnet.service.reproduce import first_difference, verify
+from vangnet.service.reproduce import first_difference, rerun, verify
 from vangnet.service.settings import Settings
 from vangnet.service.store import NotFound
 from vangnet.workers import EngineWorkers
@@ -115,3 +116,34 @@ def test_the_first_difference() -> None:
         "a, lines, receipt",
         "lines, a, receipt",
     )
+
+
+def test_a_rerun_reads_nothing_stored_and_names_what_cannot_be_reproduced(
+    validator: Decider,
+) -> None:
+    """`rerun` is the comparison alone: bytes in, the first difference (or None) out."""
+    decider = Decider(prime=False)
+    claim = decider.validate(decode_json((PUBLIC_SCENARIOS / "P06.claim.json").read_bytes()))
+    decided = decider.evaluate(claim).decision.as_dict()
+    claim_json, decision_json = canonical_claim(claim), dumps(decided).encode("utf-8")
+    rs, catalogue = decided["ruleset"], decided["receipt"]["catalogue_sha256"]
+
+    def again(claim_bytes: bytes = claim_json, decision_bytes: bytes = decision_json,
+              version: str = rs["version"], sha: str = catalogue) -> Any:  # fmt: skip
+        return rerun(claim_bytes, decision_bytes, rs["id"], version, sha, decider=decider)
+
+    assert again() is None
+    changed = decode_json(decision_json)
+    changed["lines"][0]["eligible_eur"] = "1.00"
+    assert again(decision_bytes=dumps(changed).encode("utf-8")) == (
+        "lines.0.eligible_eur",
+        '"1.00"',
+        dumps(decided["lines"][0]["eligible_eur"]),
+    )
+    assert again(sha="0" * 64) == ("receipt.catalogue_sha256", f'"{"0" * 64}"', "(ontbreekt)")
+    path, stored, new = again(version="1999.9")
+    assert (path, stored) == ("(beoordeling)", '"een beslissing"') and new.startswith("geweigerd:")
+    broken = decode_json(claim_json)
+    del broken["reference_date"]
+    path, stored, new = again(claim_bytes=dumps(broken).encode("utf-8"))
+    assert (path, new) == ("(beoordeling)", "geweigerd bij reference_date")

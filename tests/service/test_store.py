@@ -9,7 +9,7 @@ import json
 import threading
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from vangnet.service.store import (
     Conflict,
     Evaluated,
     IdempotencyConflict,
+    NewBesluit,
     NewClaim,
     NotFound,
     Store,
@@ -446,6 +447,85 @@ def test_concurrent_transitions_one_wins(store: Store, evaluate: Any) -> None:
         [("ingediend", "ingetrokken")],
         [("ingediend", "in_behandeling"), ("in_behandeling", "ingetrokken")],
     )
+
+
+def test_a_page_takes_several_statuses_and_the_oldest_first(store: Store, evaluate: Any) -> None:
+    ids = [
+        store.submit(evaluate(claim_id=f"C{n}"), identity=GM, decider="BZK")[0]["id"]
+        for n in range(4)
+    ]
+    store.transition(ids[1], "in-behandeling", identity=BZK)
+    store.transition(ids[2], "intrekking", identity=GM)
+    open_ = ("ingediend", "in_behandeling")
+    items, total = store.page(decider="BZK", statuses=open_, oldest_first=True)
+    assert total == 3 and [a["id"] for a in items] == [ids[0], ids[1], ids[3]]
+    items, total = store.page(decider="BZK", statuses=open_)  # newest first, as before
+    assert total == 3 and [a["id"] for a in items] == [ids[3], ids[1], ids[0]]
+    second, total = store.page(statuses=open_, oldest_first=True, page=2, size=2)
+    assert total == 3 and [a["id"] for a in second] == [ids[3]]
+    assert store.page(statuses=open_, status="ingediend")[1] == 2  # both filters hold
+    assert store.page(statuses=())[1] == 0
+    assert store.page(decider="GM9902", statuses=open_)[1] == 0
+
+
+def _decided(store: Store, aanvraag_id: str, *, replaces: str | None = None) -> dict[str, Any]:
+    """A besluit stored directly (its letter is no real letter: the store does not read it)."""
+    basis = (
+        store.decision_basis(aanvraag_id) if replaces is None else store.replacement_basis(replaces)
+    )
+    new = NewBesluit(
+        kind="besluit" if replaces is None else "correctie",
+        advies_id=basis.advies_id,
+        outcome="toekennen",
+        amount_cents=100,
+        motivation=None,
+        attachments=[],
+        decided_by="PS-test",
+        decided_at=datetime.now(UTC),
+        number=basis.next_number,
+        letter_date=date(2026, 11, 28),
+        letter_context=b"{}",
+        letter_pdf=b"%PDF-1.7 test",
+        replaces_id=replaces,
+    )
+    if replaces is not None:
+        return store.replace(new, identity=BZK)
+    store.transition(aanvraag_id, "in-behandeling", identity=BZK)
+    basis = store.decision_basis(aanvraag_id)
+    return store.decide(aanvraag_id, new, identity=BZK, expected_lock=basis.lock_version)
+
+
+def test_besluiten_are_found_by_claim_id_with_the_advice_they_rest_on(
+    store: Store, engine: Engine, evaluate: Any
+) -> None:
+    first, _ = store.submit(evaluate(claim_id="P06"), identity=GM, decider="BZK")
+    other, _ = store.submit(evaluate(claim_id="P06"), identity=GM2, decider="BZK")
+    store.submit(evaluate(claim_id="P07"), identity=GM, decider="BZK")
+    one = _decided(store, first["id"])
+    two = _decided(store, first["id"], replaces=one["id"])
+    three = _decided(store, other["id"])
+    found = store.besluiten_of_claim("P06")
+    assert [(b["id"], b["number"]) for b in found] == [(one["id"], 1), (two["id"], 2),
+                                                       (three["id"], 1)]  # fmt: skip
+    assert found[0]["aanvraag"] == {"id": first["id"], "href": f"/v1/aanvragen/{first['id']}"}
+    assert {b["scheme"] for b in found} == {"vangnet"}
+    assert [b["id"] for b in store.besluiten_of_claim("P06", number=1)] == [one["id"], three["id"]]
+    assert store.besluiten_of_claim("P06", scheme="basismaatregelen") == []
+    assert store.besluiten_of_claim("P07") == [] and store.besluiten_of_claim("P99") == []
+
+    # the stored bytes a besluit rests on: a replacement rests on the advice of the first
+    advice = store.advice_of(one["id"])
+    version = store.get(first["id"])
+    assert hashlib.sha256(advice.claim_json).hexdigest() == version["claim_sha256"]
+    assert decode_json(advice.decision_json) == version["advices"][0]["decision"]
+    receipt = version["advices"][0]["decision"]["receipt"]
+    assert advice.catalogue_sha256 == receipt["catalogue_sha256"]
+    assert (advice.ruleset_id, advice.ruleset_version) == ("vangnet", "2016.1")
+    assert store.advice_of(two["id"]) == advice
+    assert store_module.stored_advice(engine, two["id"]) == advice
+    assert store.advice_of(three["id"]).claim_json == advice.claim_json
+    with pytest.raises(NotFound):
+        store.advice_of("0" * 32)
 
 
 def test_unknown_claims_are_not_found(store: Store) -> None:

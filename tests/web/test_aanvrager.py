@@ -216,6 +216,57 @@ def test_a_form_without_the_session_token_is_refused(officer: Officer) -> None:
 # --- submitting ----------------------------------------------------------------------------------
 
 
+def test_a_claim_page_seen_again_runs_the_engine_no_more(
+    officer: Officer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counterfactuals of a claim page are kept in the process by the claim's, the
+    ruleset's and the catalogue's sha256: a second view (or another claim with the same
+    canonical claim) costs no engine run; the cache is bounded."""
+    from vangnet.web import aanvrager
+    from vangnet.web.worker import ResultCache
+
+    monkeypatch.setattr(aanvrager, "COUNTERFACTUALS", ResultCache(2))
+    workers: Any = officer.client.app.state.workers  # type: ignore[attr-defined]
+    runs: list[Any] = []
+    run = workers.run
+
+    def counted(fn: Any, *args: Any) -> Any:
+        runs.append(fn)
+        return run(fn, *args)
+
+    monkeypatch.setattr(workers, "run", counted)
+    aanvraag_id = officer.submit()
+    runs.clear()  # the submission's own evaluation
+    for _ in range(3):
+        text = _text(officer.client.get(f"/aanvragen/{aanvraag_id}").text)
+        assert "Wat zou de uitkomst veranderen?" in text
+    assert runs == [aanvrager.precheck_in_worker]
+    assert len(aanvrager.COUNTERFACTUALS) == 1
+    # another claim is another key; the oldest goes once the cache is full
+    for n in (2, 3):
+        other = officer.submit({**GOOD, "claim_id": f"WEB-{n}"})
+        runs.clear()
+        assert "Wat zou de uitkomst veranderen?" in officer.client.get(f"/aanvragen/{other}").text
+        assert runs == [aanvrager.precheck_in_worker]
+    assert len(aanvrager.COUNTERFACTUALS) == 2
+    runs.clear()
+    officer.client.get(f"/aanvragen/{aanvraag_id}")
+    assert runs == [aanvrager.precheck_in_worker]
+
+
+def test_the_result_cache_keeps_the_most_recently_used() -> None:
+    from vangnet.web.worker import ResultCache
+
+    cache = ResultCache(2)
+    cache.put("a", {"n": 1})
+    cache.put("b", {"n": 2})
+    assert cache.get("a") == {"n": 1}  # a is now the most recent
+    cache.put("c", {"n": 3})
+    assert cache.get("b") is None and cache.get("a") == {"n": 1} and len(cache) == 2
+    with pytest.raises(ValueError, match="size"):
+        ResultCache(0)
+
+
 def test_submit_through_the_form_then_the_claim_page_and_the_list(officer: Officer) -> None:
     page = officer.client.get("/aanvragen/nieuw")
     assert page.status_code == 200 and page.headers["Content-Security-Policy"] == PAGE_CSP

@@ -104,3 +104,43 @@ def test_login_goes_back_only_to_a_page_of_this_site(client: TestClient) -> None
     name = _account(client)
     r = _login(client, name, back="//elders.example/x")
     assert r.headers["location"] == "/account"
+
+
+def _menu(html: str) -> list[tuple[str, str]]:
+    """The main menu's links: (address, words)."""
+    nav = html.split('aria-label="Hoofdmenu"', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r'<a class="vn-nav__link" href="([^"]+)"[^>]*>([^<]+)</a>', nav)
+
+
+def test_the_menu_shows_each_role_its_own_work(client: TestClient) -> None:
+    public = [("/vooraf", "Vooraf beoordelen"), ("/regelsets", "Regels")]
+    assert _menu(client.get("/").text) == [*public, ("/inloggen", "Inloggen")]
+    accounts = client.app.state.accounts  # type: ignore[attr-defined]
+    accounts.add_organisation("GM9901", "Gemeente Een (demo)", "gemeente")
+    accounts.add_organisation("BZK", "Ministerie van BZK", "bzk")
+    work = {
+        "aanvrager": [("/aanvragen", "Aanvragen")],
+        "beoordelaar": [("/beoordelen", "Beoordelen")],
+        "auditor": [("/audit", "Controle")],
+        "regelbeheerder": [],
+        "beheerder": [],
+    }
+    for rol, links in work.items():
+        name = f"menu-{rol}"
+        accounts.add_account(name, "GM9901" if rol == "aanvrager" else "BZK", rol, PASSWORD)
+        assert _login(client, name).status_code == 303
+        page = client.get("/account")
+        assert _menu(page.text) == [*public, *links, ("/account", "Mijn account")], rol
+        assert 'aria-current="page">Mijn account' in page.text
+        if links:
+            html = client.get(links[0][0]).text
+            assert f'aria-current="page">{links[0][1]}' in html, rol
+        client.cookies.clear()
+
+
+def test_a_page_for_an_account_sends_nobody_to_the_login_page(client: TestClient) -> None:
+    for path in ("/account", "/aanvragen", "/beoordelen", "/audit/logboek"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == f"/inloggen?terug={path}"
+    r = client.post("/account/sleutels", data={"naam": "x"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/inloggen?terug=/account/sleutels"

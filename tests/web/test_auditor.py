@@ -77,8 +77,9 @@ def test_other_roles_get_403_and_it_is_logged(team: Team, rol: str, organisatie:
         assert r.status_code == 403 and "U heeft geen toegang" in r.text, url
     assert person.post(f"/audit/besluiten/{besluit_id}/opnieuw", {}).status_code == 403
     assert person.post("/audit/herberekening", {"doelversie": "vangnet@2016.1"}).status_code == 403
+    assert person.post("/audit/logboek", {}).status_code == 403
     refused = refusals(team.client)
-    assert len(refused) == len(PAGES) + 3
+    assert len(refused) == len(PAGES) + 4
     assert {e["details"]["bron"] for e in refused} == {"auditlog"}
     assert all(e["actor"] == person.account_id for e in refused)
     assert "replay" not in actions(team.client)
@@ -184,7 +185,7 @@ def _entries(client: TestClient) -> list[dict[str, Any]]:
 
 
 def test_the_audit_log_newest_first_paged_with_its_verification(
-    team: Team, auditor: Browser
+    team: Team, auditor: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app: Any = team.client.app
     for n in range(60):
@@ -194,7 +195,7 @@ def test_the_audit_log_newest_first_paged_with_its_verification(
     page = auditor.get("/audit/logboek")
     assert page.status_code == 200
     body = text(page.text)
-    assert "De keten is heel" in body and f"tot en met regel {head.seq}" in body
+    assert "nog niet gecontroleerd" in body and "De keten is heel" not in body
     assert body.index("test.stap59") < body.index("test.stap58")
     assert "test.stap0 " not in body and "Volgende pagina" in body
     assert "test.stap0 " in text(auditor.get("/audit/logboek?pagina=2").text)
@@ -202,30 +203,65 @@ def test_the_audit_log_newest_first_paged_with_its_verification(
     account = app.state.accounts.account(auditor.account_id)
     assert account.gebruikersnaam not in body
 
+    # verifying is a button: the page shows its outcome, what it covered and when
+    r = auditor.post("/audit/logboek", {"anker_regel": "", "anker_hash": ""})
+    assert r.status_code == 303 and r.headers["location"] == "/audit/logboek#controle"
+    body = text(auditor.get("/audit/logboek").text)
+    assert "De keten is heel" in body and f"tot en met regel {head.seq}" in body
+    assert "Zonder anker" in body and "Gecontroleerd op" in body and "bijgekomen" not in body
+    event = AuditEvent(actor="systeem", action="test.later", result="gelukt", origin="cli")
+    app.state.audit.record(app.state.store.engine, event)
+    assert "er 1 regel bijgekomen" in text(auditor.get("/audit/logboek").text)
+
+    # a page view never reads the whole log: it shows the last verification without one
+    def whole_log(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the page read the whole log")
+
+    with monkeypatch.context() as m:
+        m.setattr(type(app.state.audit), "verify", whole_log)
+        assert "De keten is heel" in auditor.get("/audit/logboek").text
+
     # with the anchor exported now: intact; with an anchor beyond the head: cut off
-    query = f"anker_regel={head.seq}&anker_hash={head.hash}"
-    assert "Het anker (regel" in text(auditor.get(f"/audit/logboek?{query}").text)
-    cut = auditor.get(f"/audit/logboek?anker_regel={head.seq + 5}&anker_hash={'ab' * 32}")
+    r = auditor.post("/audit/logboek", {"anker_regel": str(head.seq), "anker_hash": head.hash})
+    assert r.status_code == 303
+    assert "Het anker (regel" in text(auditor.get("/audit/logboek").text)
+    r = auditor.post("/audit/logboek", {"anker_regel": str(head.seq + 5), "anker_hash": "ab" * 32})
+    assert r.status_code == 303
+    cut = auditor.get("/audit/logboek")
     assert cut.status_code == 200 and "De keten is NIET heel" in cut.text
-    bad = auditor.get("/audit/logboek?anker_regel=veel&anker_hash=kort")
+    bad = auditor.post("/audit/logboek", {"anker_regel": "veel", "anker_hash": "kort"})
     assert bad.status_code == 400
     assert 'id="veld-anker_regel-fout"' in bad.text and 'id="veld-anker_hash-fout"' in bad.text
+    # without the session's token nothing is verified
+    assert auditor.post("/audit/logboek", {"anker_regel": ""}, csrf=False).status_code == 403
+    assert "verifieren" not in json.dumps(refusals(team.client))
 
 
 # --- a decision ---------------------------------------------------------------------------------
 
 
 def test_find_a_decision_by_kenmerk_read_its_receipt_and_entries_and_rerun_it(
-    team: Team, auditor: Browser
+    team: Team, auditor: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     besluit_id = decided(
         team, body={"outcome": "toekennen", "amount_eur": "19350.00", "motivation": MOTIVATION}
     )
+    other = decided(team, claim_id="P08")  # another decided claim
+    # neither the search nor the decision page reads every claim or the whole log
+    app: Any = team.client.app
+
+    def everything(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read everything")
+
+    monkeypatch.setattr(app.state.store, "page", everything)
+    monkeypatch.setattr(app.state.audit, "entries", everything)
     assert auditor.get("/audit/besluiten").status_code == 200
     r = auditor.get("/audit/besluiten?zoek=BZK-vangnet-P06-B1", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/audit/besluiten/{besluit_id}"
     r = auditor.get(f"/audit/besluiten?zoek={besluit_id}", follow_redirects=False)
     assert r.headers["location"] == f"/audit/besluiten/{besluit_id}"
+    r = auditor.get("/audit/besluiten?zoek=BZK-vangnet-P08-B1", follow_redirects=False)
+    assert r.headers["location"] == f"/audit/besluiten/{other}"
     for wrong in ("BZK-vangnet-P06-B2", "BZK-vangnet-P07-B1", "iets", "0" * 32):
         r = auditor.get(f"/audit/besluiten?zoek={wrong}")
         assert r.status_code == 404 and 'id="veld-zoek-fout"' in r.text, wrong
@@ -245,6 +281,7 @@ def test_find_a_decision_by_kenmerk_read_its_receipt_and_entries_and_rerun_it(
     # its entries in the audit log
     for action in ("aanvraag.indienen", "besluit.nemen", "besluit.afwijken_van_advies"):
         assert action in body
+    monkeypatch.undo()
 
     r = auditor.post(f"/audit/besluiten/{besluit_id}/opnieuw", {})
     assert r.status_code == 200
@@ -266,8 +303,7 @@ def test_a_rerun_names_the_first_path_that_differs(
 
     besluit_id = decided(team)
     app: Any = team.client.app
-    stored = auditor_pages._stored(app.state.store, besluit_id)
-    assert stored is not None
+    stored = app.state.store.advice_of(besluit_id)
     monkeypatch.setattr(workers, "_decider", Decider(prime=False))
     args = (stored.ruleset_id, stored.ruleset_version, stored.catalogue_sha256)
     assert auditor_pages.rerun_in_worker(stored.claim_json, stored.decision_json, *args) is None
@@ -334,5 +370,6 @@ def test_assessor_and_auditor_journey(any_db: TestClient) -> None:
     ):
         assert action in body
     assert MOTIVATION not in r.text and "Stuur de offerte." not in r.text
+    assert inspector.post("/audit/logboek", {"anker_regel": ""}).status_code == 303
     log = inspector.get("/audit/logboek")
     assert "De keten is heel" in log.text and "besluit.herberekenen" in log.text

@@ -250,6 +250,34 @@ def test_the_queue_shows_open_claims_oldest_first_with_their_decision_date(
     assert assessor.get("/beoordelen?toon=onzin&pagina=x").status_code == 200
 
 
+def test_the_queue_reads_one_page_of_open_claims_oldest_first(
+    team: Team, assessor: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(beoordelaar, "QUEUE_PAGE", 2)
+    names = ["EEN", "TWEE", "DRIE", "VIER", "VIJF"]
+    ids = [submit(team, name) for name in names]
+    assessor.post(f"/beoordelen/{ids[1]}/in-behandeling", {})  # still open
+    assert team.gemeente.post(f"/v1/aanvragen/{ids[2]}/intrekking").status_code == 200
+    app: Any = team.client.app
+    asked: list[dict[str, Any]] = []
+    page_of = app.state.store.page
+
+    def counted(**kwargs: Any) -> Any:
+        asked.append(kwargs)
+        return page_of(**kwargs)
+
+    monkeypatch.setattr(app.state.store, "page", counted)
+    shown = [text(assessor.get(f"/beoordelen?pagina={n}").text) for n in (1, 2, 9)]
+    for body, expected in zip(shown, (["EEN", "TWEE"], ["VIER", "VIJF"], ["VIER", "VIJF"]),
+                              strict=True):  # fmt: skip
+        present = [n for n in names if f"Aanvraag {n}" in body or f" {n} " in body]
+        assert present == expected, body
+    # one query per page (two for a page beyond the last), never the whole queue
+    assert [a["page"] for a in asked] == [1, 2, 9, 2]
+    assert all(a["size"] == 2 and a["oldest_first"] for a in asked)
+    assert all(set(a["statuses"]) == set(beoordelaar.OPEN_STATUSES) for a in asked)
+
+
 # --- one claim and its actions -------------------------------------------------------------------
 
 
@@ -304,7 +332,9 @@ def test_decide_with_the_advice_after_a_preview_then_letter_and_objection(
     follow = {"keuze": "advies"}
     r = assessor.post(f"/beoordelen/{aanvraag_id}/besluit", follow | {"actie": "voorbeeld"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "CONCEPT: dit is nog geen besluit" in r.text and "16.850,00" in r.text
+    # marked as `vangnet.letters` marks every letter that is no decision (forms/letters)
+    assert '<div class="markering" role="note">CONCEPT</div>' in r.text
+    assert "16.850,00" in r.text
     assert r.headers["content-security-policy"] == beoordelaar.LETTER_CSP
     assert status_of(team, aanvraag_id) == "in_behandeling"  # the preview stores nothing
 

@@ -139,9 +139,10 @@ def log_out(page: Page) -> None:
     assert page.locator("a", has_text="Inloggen").count() >= 1
 
 
-def go_to_claims(page: Page) -> None:
-    """The menu's "Aanvragen": each role's own list."""
-    tab_to(page, text="Aanvragen")
+def go_to_claims(page: Page, menu: str = "Aanvragen") -> None:
+    """The menu's link to the role's own work: "Aanvragen" (the finance officer's claims),
+    "Beoordelen" (the assessor's queue), "Controle" (the auditor's pages)."""
+    tab_to(page, text=menu)
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
@@ -217,7 +218,7 @@ def officer_sends_a_workbook(page: Page, journey: Journey, files: dict[str, Path
 def assessor_asks(page: Page, journey: Journey, claim_id: str) -> None:
     """Journey 2, first half: the queue, take the claim, ask for information."""
     log_in(page, journey, ASSESSOR)
-    go_to_claims(page)
+    go_to_claims(page, "Beoordelen")
     assert page.url.endswith("/beoordelen"), page.url
     journey.seen(page, "beoordelaar-wachtrij")
     press_button(page, "REIS-1")
@@ -284,7 +285,7 @@ def officer_downloads(page: Page, journey: Journey, claim_url: str) -> None:
 def auditor_checks(page: Page, journey: Journey, kenmerk: str) -> None:
     """Journey 3: find the decision by its kenmerk, re-run it, read its audit entries."""
     log_in(page, journey, AUDITOR)
-    go_to_claims(page)
+    go_to_claims(page, "Controle")
     assert page.url.endswith("/audit"), page.url
     journey.seen(page, "auditor-start")
     press_button(page, "Een besluit zoeken")

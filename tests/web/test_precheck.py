@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi.testclient import TestClient
 
 from vangnet.excel import load_forms
+from vangnet.service.audit import AuditEntry, AuditEvent, AuditLog
+from vangnet.service.audit_buffer import AuditBuffer
 from vangnet.web.claimform import line_fields
 
 GOOD = {
@@ -148,6 +154,71 @@ def test_posts_from_another_site_and_other_bodies_are_refused(client: TestClient
     big = b"a=" + b"x" * (1024 * 1024 + 10)
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     assert client.post("/vooraf", content=big, headers=headers).status_code == 413
+
+
+def _prechecks(client: TestClient) -> list[AuditEntry]:
+    state: Any = client.app.state  # type: ignore[attr-defined]
+    found: list[AuditEntry] = state.audit.entries(state.store.engine, limit=10_000)
+    return [e for e in found if e.action == "evaluatie.uitvoeren"]
+
+
+def test_every_pre_check_is_in_the_audit_log_without_its_content(client: TestClient) -> None:
+    state: Any = client.app.state  # type: ignore[attr-defined]
+    assert state.audit_buffer is not None  # the service's buffer, as the API's pre-check uses
+    assert client.post("/vooraf", data={**GOOD, "actie": "regel-toevoegen"}).status_code == 200
+    assert client.post("/vooraf", data=GOOD).status_code == 200
+    assert client.post("/vooraf", data={**GOOD, "measures[0].quantity": "x"}).status_code == 400
+    assert state.audit_buffer.flush(timeout=30)
+    decided, refused = _prechecks(client)  # showing the form again is no pre-check
+    assert decided.actor == "anoniem" and decided.result == "gelukt"
+    assert decided.details["vorm"] == "formulier" and decided.details["uitkomst"] == "toekennen"
+    assert re.fullmatch(r"[0-9a-f]{64}", decided.details["claim_sha256"])
+    assert refused.details == {"vorm": "formulier", "uitkomst": "geweigerd"}
+    text = json.dumps([e.as_dict() for e in (decided, refused)])
+    assert "Voorbeeld" not in text and "RL-A" not in text
+    assert state.audit.verify(state.store.engine).ok
+
+    # without a buffer the entry is written before the answer
+    buffer = state.audit_buffer
+    del state.audit_buffer
+    try:
+        assert client.post("/vooraf", data=GOOD).status_code == 200
+        assert len(_prechecks(client)) == 3
+    finally:
+        state.audit_buffer = buffer
+
+
+def test_a_full_audit_queue_is_the_503_page_and_loses_no_entry(client: TestClient) -> None:
+    state: Any = client.app.state  # type: ignore[attr-defined]
+    gate, entered = threading.Event(), threading.Event()
+    log = AuditLog(state.audit._key)  # the service's key: the chain stays verifiable
+
+    def slow(engine: Any, events: Sequence[AuditEvent]) -> list[int]:
+        entered.set()
+        gate.wait(30)
+        return state.audit.record_many(engine, events)
+
+    log.record_many = slow  # type: ignore[method-assign]
+    buffer = AuditBuffer(log, state.store.engine, max_batch=1, capacity=1, max_delay=0,
+                         put_timeout=0.2)  # fmt: skip
+    service_buffer = state.audit_buffer
+    state.audit_buffer = buffer
+    try:
+        assert client.post("/vooraf", data=GOOD).status_code == 200
+        assert entered.wait(10)  # the writer holds the first entry
+        assert client.post("/vooraf", data=GOOD).status_code == 200
+        busy = client.post("/vooraf", data=GOOD)  # the queue is full
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+        assert busy.headers["content-type"].startswith("text/html")
+        assert "Uitkomst van de beoordeling vooraf" not in busy.text
+        gate.set()
+        assert buffer.close() == 0
+    finally:
+        gate.set()
+        buffer.close()
+        state.audit_buffer = service_buffer
+    assert len(_prechecks(client)) == 2  # the two answered, not the refused one
+    assert state.audit.verify(state.store.engine).ok
 
 
 def test_line_field_ids_follow_the_form_line() -> None:

@@ -48,9 +48,12 @@ from typing import Any, Literal, get_args
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import Response
 
 from vangnet.exceptions import Problem
+from vangnet.service.audit import AuditEvent, AuditLog
 from vangnet.service.db import WRITE
+from vangnet.service.identity import Identity
 from vangnet.service.models import (
     BIJLAGE_MAX_BYTES,
     BIJLAGE_MEDIA_TYPES,
@@ -58,7 +61,7 @@ from vangnet.service.models import (
     Aanvraag,
     Bijlage,
 )
-from vangnet.service.store import NotFound, StoreError
+from vangnet.service.store import NotFound, Store, StoreError
 
 __all__ = [
     "MAGIC",
@@ -72,6 +75,8 @@ __all__ = [
     "Soort",
     "Upload",
     "attachment_problems",
+    "download",
+    "logged_addition",
     "sniff",
 ]
 
@@ -147,6 +152,54 @@ class Upload:
     media_type: str
     content: bytes
     sha256: str
+
+
+def logged_addition(
+    audit: AuditLog, identity: Identity, aanvraag_id: str
+) -> Callable[[Session, dict[str, Any]], None]:
+    """The `on_stored` of `Attachments.add` for `identity` adding a bijlage to claim
+    `aanvraag_id`: the entry `bijlage.toevoegen` (what it is, its type, size and sha256; never
+    its bytes) in the transaction that stores the bijlage. The API and the pages use it alike."""
+
+    def logged(session: Session, added: dict[str, Any]) -> None:
+        audit.append(
+            session,
+            AuditEvent(
+                actor=identity.actor,
+                action="bijlage.toevoegen",
+                result="gelukt",
+                origin=identity.origin,
+                object_type="bijlage",
+                object_id=added["id"],
+                details={
+                    "aanvraag": aanvraag_id,
+                    "soort": added["soort"],
+                    "media_type": added["media_type"],
+                    "size": added["size"],
+                    "sha256": added["sha256"],
+                },
+            ),
+        )
+
+    return logged
+
+
+def download(store: Store, identity: Identity, bijlage_id: str) -> Response:
+    """Bijlage `bijlage_id` as a download for `identity`, after its check: its bytes with their
+    media type, named `bijlage-<id>.<ext>` (never the name it came with), opened in a browser
+    with no scripts, plug-ins or framing; the download is recorded in the audit log
+    (`bijlage.downloaden`, a transaction of its own). `NotFound`. Reads and writes: call it in
+    a thread. The API and the pages use it alike."""
+    content, kind = Attachments(store.engine).content(bijlage_id)
+    store.record(identity, "bijlage.downloaden", "bijlage", bijlage_id, {})
+    return Response(
+        content,
+        media_type=kind,
+        headers={
+            "Content-Disposition": f'attachment; filename="bijlage-{bijlage_id}{SUFFIXES[kind]}"',
+            "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
+        },
+    )
 
 
 def _timestamp(moment: datetime) -> str:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
@@ -405,6 +405,26 @@ def _raw_entry(row: Any) -> AuditEntry:
     )
 
 
+# how many objects `entries_for` takes at once (bound parameters of one query)
+_MAX_OBJECTS = 500
+
+
+def _read_entries(engine: Engine, query: Any) -> list[AuditEntry]:
+    """The entries `query` (of `_RAW_COLUMNS`) selects; `AuditError` naming an entry that
+    cannot be read at all."""
+    with engine.connect() as connection, connection.begin():
+        found = []
+        for row in connection.execute(query):
+            try:
+                found.append(_raw_entry(row))
+            except _Unreadable as exc:
+                raise AuditError(
+                    f"regel {row.seq} is niet te lezen ({exc}); de auditlog is beschadigd:"
+                    " controleer hem met vangnet audit verify"
+                ) from None
+        return found
+
+
 class AuditLog:
     """The audit log under one key: append entries, export the head, verify the chain."""
 
@@ -515,23 +535,30 @@ class AuditLog:
         """Up to `limit` entries from seq `start` on, in order."""
         if start < 1 or limit < 1:
             raise AuditError("van en aantal moeten 1 of meer zijn")
-        with engine.connect() as connection, connection.begin():
-            rows = connection.execute(
-                select(*_RAW_COLUMNS)
-                .where(_TABLE.c.seq >= start)
-                .order_by(_TABLE.c.seq)
-                .limit(limit)
-            )
-            found = []
-            for row in rows:
-                try:
-                    found.append(_raw_entry(row))
-                except _Unreadable as exc:
-                    raise AuditError(
-                        f"regel {row.seq} is niet te lezen ({exc}); de auditlog is beschadigd:"
-                        " controleer hem met vangnet audit verify"
-                    ) from None
-            return found
+        return _read_entries(
+            engine,
+            select(*_RAW_COLUMNS).where(_TABLE.c.seq >= start).order_by(_TABLE.c.seq).limit(limit),
+        )
+
+    def entries_for(
+        self, engine: Engine, object_ids: Iterable[str], *, limit: int = 1000
+    ) -> list[AuditEntry]:
+        """The entries about the objects `object_ids` (their `object_id`), in order, at most
+        `limit` (the oldest): read through the index on `object_id`, never the whole log."""
+        wanted = sorted(set(object_ids))
+        if not wanted:
+            return []
+        if limit < 1:
+            raise AuditError("aantal moet 1 of meer zijn")
+        if len(wanted) > _MAX_OBJECTS:
+            raise AuditError(f"hoogstens {_MAX_OBJECTS} objecten tegelijk")
+        return _read_entries(
+            engine,
+            select(*_RAW_COLUMNS)
+            .where(_TABLE.c.object_id.in_(wanted))
+            .order_by(_TABLE.c.seq)
+            .limit(limit),
+        )
 
     # --- verifying ------------------------------------------------------------------------
 

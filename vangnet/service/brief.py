@@ -40,10 +40,14 @@ def letter_date(moment: datetime) -> date:
 
 
 def context_in_worker(
-    claim_json: bytes, decision_json: bytes, assessor: dict[str, Any], day: str
+    claim_json: bytes,
+    decision_json: bytes,
+    assessor: dict[str, Any],
+    day: str,
+    concept: bool = False,
 ) -> tuple[str, Any]:
     """Run in an engine worker: ("context", the letter context) or ("failure", message) or
-    ("engine_failure", message)."""
+    ("engine_failure", message). `concept`: the letter is marked as a concept."""
     from vangnet import workers  # the worker's own Decider, made by its initializer
 
     decider = workers.current_decider()
@@ -70,7 +74,7 @@ def context_in_worker(
         )
         context = letter_context(
             dataclasses.replace(evaluation, decision=stored),
-            concept=False,
+            concept=concept,
             letter_date=date.fromisoformat(day),
             assessor=decided,
         )
@@ -87,12 +91,21 @@ async def make_context(
     decision_json: bytes,
     assessor: dict[str, Any],
     day: date,
+    *,
+    concept: bool = False,
 ) -> bytes:
     """The letter context as JSON bytes, made in an engine worker: 503 when the engine fails,
-    500 when no letter can be made."""
+    500 when no letter can be made. `concept`: the letter of a besluit that is not taken
+    (a preview), marked CONCEPT as `vangnet.letters` marks every letter that is no decision."""
     try:
         kind, result = await run_in_threadpool(
-            workers.run, context_in_worker, claim_json, decision_json, assessor, day.isoformat()
+            workers.run,
+            context_in_worker,
+            claim_json,
+            decision_json,
+            assessor,
+            day.isoformat(),
+            concept,
         )
     except EngineFailure as exc:
         raise ApiProblem(503, str(exc), code="regelengine_uitgevallen") from None

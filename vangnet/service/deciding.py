@@ -192,9 +192,16 @@ def _pseudonym(identity: Identity) -> str:
 
 
 async def make_besluit(
-    workers: EngineWorkers, basis: DecisionBasis, body: BesluitIn, kind: str, identity: Identity
+    workers: EngineWorkers,
+    basis: DecisionBasis,
+    body: BesluitIn,
+    kind: str,
+    identity: Identity,
+    *,
+    concept: bool = False,
 ) -> NewBesluit:
-    """The besluit with its letter: the context in an engine worker, the PDF in a thread."""
+    """The besluit with its letter: the context in an engine worker, the PDF in a thread.
+    `concept`: a preview, never stored; its letter is marked CONCEPT."""
     now = datetime.now(UTC)
     day = letter_date(now)
     assessor = {
@@ -212,7 +219,9 @@ async def make_besluit(
             None if basis.objection_received is None else basis.objection_received.isoformat()
         ),
     }
-    context = await make_context(workers, basis.claim_json, basis.decision_json, assessor, day)
+    context = await make_context(
+        workers, basis.claim_json, basis.decision_json, assessor, day, concept=concept
+    )
     pdf = await render(context, "pdf")
     return NewBesluit(
         kind=kind,

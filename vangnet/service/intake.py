@@ -1,6 +1,13 @@
 """Taking a claim in for storage: read and validate it, refuse a simulation, find the
 organisation that decides it, have the engine workers evaluate it. The web process validates
-and chooses versions only; it never decides."""
+and chooses versions only; it never decides.
+
+`submit` and `supplement` are the whole of storing a new claim and a new version of one, as
+`POST /v1/aanvragen` and `POST /v1/aanvragen/{id}/aanvullingen` do it; the finance officer's
+pages (`vangnet.web.aanvrager`) call the same two, so the form, the Excel upload and the API
+refuse, evaluate and store alike. Both raise the store's refusals (`IdempotencyConflict`,
+`TransitionRefused`, `Conflict`, `NotFound`) as they are, for the caller to word; everything
+else they refuse is an `ApiProblem`."""
 
 from __future__ import annotations
 
@@ -10,17 +17,26 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from vangnet.claim import Claim, canonical_claim, decode_json
+from vangnet.claim import Claim, canonical_claim, claim_sha256, decode_json
 from vangnet.evaluate import Decider
 from vangnet.excel import XLSX_MEDIA_TYPE, load_forms, read_intake
 from vangnet.exceptions import ClaimError, EvaluationError, NoRulesetError, Problem
 from vangnet.service.authz import decider_for
 from vangnet.service.body import media_type, read_body
+from vangnet.service.identity import Identity
+from vangnet.service.lifecycle import TRANSITIONS
 from vangnet.service.problems import ApiProblem, engine_problem, refusal_problem, worker_refusal
-from vangnet.service.store import Evaluated
+from vangnet.service.store import Evaluated, Store, TransitionRefused
 from vangnet.workers import EngineWorkers
 
-__all__ = ["deciding_organisation", "evaluate", "read_claim", "refuse_simulation"]
+__all__ = [
+    "deciding_organisation",
+    "evaluate",
+    "read_claim",
+    "refuse_simulation",
+    "submit",
+    "supplement",
+]
 
 # the ruleset status of a simulation (claim-format.md: `ruleset.status`)
 SIMULATION = "simulatie"
@@ -117,3 +133,79 @@ async def evaluate(data: Any, claim: Claim, workers: EngineWorkers) -> Evaluated
         reference_date=claim.reference_date,
         decision=result,
     )
+
+
+async def submit(
+    data: Any,
+    claim: Claim,
+    *,
+    validator: Decider,
+    workers: EngineWorkers,
+    store: Store,
+    identity: Identity,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Store the validated claim `claim` (decoded as `data`) as a new claim of the
+    organisation of `identity`: refuse a simulation, find the deciding organisation, give back
+    the claim stored before under the same idempotency key (without evaluating again),
+    evaluate in an engine worker, store with the advice. `IdempotencyConflict` when the key
+    holds another claim."""
+    refuse_simulation(claim, validator)
+    owner = identity.organisatie_id
+    decider = deciding_organisation(claim, validator, owner)
+    if idempotency_key is not None:
+        digest = claim_sha256(claim)
+        earlier = await run_in_threadpool(
+            lambda: store.replay(idempotency_key, digest, owner=owner)
+        )
+        if earlier is not None:
+            return earlier
+    evaluated = await evaluate(data, claim, workers)
+    stored, _ = await run_in_threadpool(
+        lambda: store.submit(
+            evaluated, identity=identity, decider=decider, idempotency_key=idempotency_key
+        )
+    )
+    return stored
+
+
+def _scheme_problem(given: str, stored: str) -> Problem:
+    """The problem of a supplement of another scheme than its claim's."""
+    return Problem("scheme", given, f"moet {stored} zijn, de regeling van de aanvraag")
+
+
+async def supplement(
+    aanvraag_id: str,
+    data: Any,
+    claim: Claim,
+    *,
+    validator: Decider,
+    workers: EngineWorkers,
+    store: Store,
+    identity: Identity,
+) -> dict[str, Any]:
+    """Store `claim` as the new version of claim `aanvraag_id` with its new advice: refused
+    (`TransitionRefused`) unless the claim waits on information, 400 for another scheme or a
+    simulation; `Conflict` when the claim changed while the engine evaluated."""
+    seen = await run_in_threadpool(store.snapshot, aanvraag_id)
+    if seen.status not in TRANSITIONS["aanvullingen"].sources:
+        raise TransitionRefused(seen.status, "aanvullingen")
+    if claim.scheme != seen.scheme:
+        raise ApiProblem(
+            400,
+            f"Een aanvulling hoort bij dezelfde regeling ({seen.scheme}).",
+            code="ongeldige_aanvraag",
+            problems=[_scheme_problem(claim.scheme, seen.scheme)],
+        )
+    refuse_simulation(claim, validator)
+    evaluated = await evaluate(data, claim, workers)
+    body: dict[str, Any] = await run_in_threadpool(
+        lambda: store.transition(
+            aanvraag_id,
+            "aanvullingen",
+            identity=identity,
+            evaluated=evaluated,
+            expected_lock=seen.lock_version,
+        )
+    )
+    return body

@@ -1,8 +1,9 @@
 """Re-running a decision: does the engine, today, give the advice a besluit rests on?
 
 `verify(engine, besluit_id)` reads the besluit's advice (`advies`, the v1 decision exactly as
-stored), the claim version it was made for (`aanvraag_versie.claim_json`, the canonical claim
-whose sha256 is in the receipt), and evaluates that claim again:
+stored) and the claim version it was made for (`aanvraag_versie.claim_json`, the canonical
+claim whose sha256 is in the receipt; both `vangnet.service.store.stored_advice`), and
+evaluates that claim again:
 - under the recorded ruleset version (`ruleset.id` and `ruleset.version` of the advice),
   forced: the day it is evaluated on does not matter;
 - with the catalogue whose sha256 the receipt names (looked up among the published catalogue
@@ -18,7 +19,9 @@ A value at a path is compared as JSON text, not as a number: `2600.00` and `2600
 their bytes do. When every value is equal but the bytes are not (the members of an object in
 another order), the path is the object's, with the member names in both orders.
 
-Runs in the calling process (the CLI decides in its own process, like `vangnet evaluate`).
+The comparison itself is `rerun`, which reads nothing stored: `verify` runs it in the calling
+process (the CLI decides in its own process, like `vangnet evaluate`), the auditor's pages in
+an engine worker (`vangnet.web.auditor`).
 """
 
 from __future__ import annotations
@@ -28,17 +31,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from vangnet.catalogue import CatalogueSet, load_catalogues
+from vangnet.catalogue import CatalogueSet
 from vangnet.claim import decode_json
 from vangnet.evaluate import Decider
 from vangnet.exceptions import ClaimError, NoRulesetError
 from vangnet.jsonout import dumps
-from vangnet.service.models import AanvraagVersie, Advies, Besluit
-from vangnet.service.store import NotFound
+from vangnet.service.store import StoredAdvice, stored_advice
 
-__all__ = ["IGNORED", "Verification", "first_difference", "verify"]
+__all__ = ["IGNORED", "Verification", "first_difference", "rerun", "verification", "verify"]
 
 # what may differ between the stored and the new decision
 IGNORED = (("receipt", "engine"), ("receipt", "evaluated_at"))
@@ -109,45 +110,55 @@ def first_difference(stored: bytes, recomputed: bytes) -> tuple[str, str, str] |
     return next(_walk(a, b, ()), ("(beslissing)", dumps(a), dumps(b)))
 
 
-def verify(engine: Engine, besluit_id: str, *, decider: Decider | None = None) -> Verification:
-    """Re-run the advice of besluit `besluit_id` (see the module's docstring); `NotFound`."""
-    with Session(engine) as session, session.begin():
-        besluit = session.get(Besluit, besluit_id)
-        if besluit is None:
-            raise NotFound(besluit_id)
-        advice = session.get_one(Advies, besluit.advies_id)
-        version = session.get_one(AanvraagVersie, advice.claim_version_id)
-        claim_json, decision_json = version.claim_json, advice.decision_json
-        ruleset_id, ruleset_version = advice.ruleset_id, advice.ruleset_version
-        catalogue_sha = advice.catalogue_sha256
-    found = Verification(besluit_id, f"{ruleset_id}@{ruleset_version}", catalogue_sha)
-    catalogue = next((c for c in load_catalogues().versions if c.sha256 == catalogue_sha), None)
+def rerun(
+    claim_json: bytes,
+    decision_json: bytes,
+    ruleset_id: str,
+    version: str,
+    catalogue_sha256: str,
+    *,
+    decider: Decider,
+) -> tuple[str, str, str] | None:
+    """The stored claim `claim_json` evaluated again under ruleset `ruleset_id` version
+    `version` (forced) and the catalogue of `decider` with hash `catalogue_sha256`, compared
+    with the stored decision `decision_json`: the first difference (path, stored value, new
+    value, as JSON text) or None when they are equal. Reads nothing stored; runs the engine of
+    `decider` in the calling process (`verify`, or an engine worker of the pages)."""
+    catalogue = next((c for c in decider.catalogues.versions if c.sha256 == catalogue_sha256), None)
     if catalogue is None:
-        return _differs(found, "receipt.catalogue_sha256", catalogue_sha, None)
-    base = decider or Decider(prime=False)
-    again = Decider(base.rulesets, CatalogueSet([catalogue]), base.engine, prime=False)
+        return "receipt.catalogue_sha256", _text(catalogue_sha256), "(ontbreekt)"
+    again = Decider(decider.rulesets, CatalogueSet([catalogue]), decider.engine, prime=False)
     try:
         claim = again.validate(decode_json(claim_json))
-        decision = again.decide(claim, ruleset_id, ruleset_version, force=True)
+        decision = again.decide(claim, ruleset_id, version, force=True)
     except ClaimError as exc:
         # the claim no longer passes the contract: name the fields, never their values
         fields = ", ".join(p.field for p in exc.problems)
-        return _differs(found, "(beoordeling)", "een beslissing", f"geweigerd bij {fields}")
+        return "(beoordeling)", _text("een beslissing"), f"geweigerd bij {fields}"
     except NoRulesetError as exc:  # the ruleset version is no longer published
-        return _differs(found, "(beoordeling)", "een beslissing", f"geweigerd: {exc}")
-    difference = first_difference(decision_json, dumps(decision.as_dict()).encode("utf-8"))
-    if difference is None:
-        return found
-    path, stored, recomputed = difference
-    return Verification(found.besluit_id, found.ruleset, catalogue_sha, path, stored, recomputed)
+        return "(beoordeling)", _text("een beslissing"), f"geweigerd: {exc}"
+    return first_difference(decision_json, dumps(decision.as_dict()).encode("utf-8"))
 
 
-def _differs(found: Verification, path: str, stored: Any, recomputed: Any) -> Verification:
-    return Verification(
-        found.besluit_id,
-        found.ruleset,
-        found.catalogue_sha256,
-        path,
-        _text(stored),
-        "(ontbreekt)" if recomputed is None else str(recomputed),
+def verify(engine: Engine, besluit_id: str, *, decider: Decider | None = None) -> Verification:
+    """Re-run the advice of besluit `besluit_id` (see the module's docstring); `NotFound`."""
+    stored = stored_advice(engine, besluit_id)
+    difference = rerun(
+        stored.claim_json,
+        stored.decision_json,
+        stored.ruleset_id,
+        stored.ruleset_version,
+        stored.catalogue_sha256,
+        decider=decider or Decider(prime=False),
     )
+    return verification(besluit_id, stored, difference)
+
+
+def verification(
+    besluit_id: str, stored: StoredAdvice, difference: tuple[str, str, str] | None
+) -> Verification:
+    """The `Verification` of besluit `besluit_id` from what `rerun` found."""
+    ruleset = f"{stored.ruleset_id}@{stored.ruleset_version}"
+    if difference is None:
+        return Verification(besluit_id, ruleset, stored.catalogue_sha256)
+    return Verification(besluit_id, ruleset, stored.catalogue_sha256, *difference)

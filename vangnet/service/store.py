@@ -74,8 +74,10 @@ __all__ = [
     "Snapshot",
     "Store",
     "StoreError",
+    "StoredAdvice",
     "TransitionRefused",
     "cents",
+    "stored_advice",
 ]
 
 _CENT = Decimal("0.01")
@@ -194,6 +196,45 @@ class Snapshot:
     status: str
     scheme: str
     lock_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAdvice:
+    """What a besluit rests on, as stored: the canonical claim version and the advice's
+    decision bytes, with the ruleset version and catalogue hash the advice recorded."""
+
+    claim_json: bytes
+    decision_json: bytes
+    ruleset_id: str
+    ruleset_version: str
+    catalogue_sha256: str
+
+
+def _stored_advice(session: Session, besluit_id: str) -> StoredAdvice:
+    row = session.execute(
+        select(AanvraagVersie.claim_json, Advies)
+        .join(Advies, Advies.claim_version_id == AanvraagVersie.id)
+        .join(Besluit, Besluit.advies_id == Advies.id)
+        .where(Besluit.id == besluit_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(besluit_id)
+    claim_json, advice = row
+    return StoredAdvice(
+        claim_json=claim_json,
+        decision_json=advice.decision_json,
+        ruleset_id=advice.ruleset_id,
+        ruleset_version=advice.ruleset_version,
+        catalogue_sha256=advice.catalogue_sha256,
+    )
+
+
+def stored_advice(engine: Engine, besluit_id: str) -> StoredAdvice:
+    """The stored claim and advice besluit `besluit_id` rests on (every besluit names its
+    advice; a replacement keeps the advice of the besluit it replaces); `NotFound`. For a
+    caller without a `Store` (`vangnet verify`); `Store.advice_of` is the same."""
+    with Session(engine) as session, session.begin():
+        return _stored_advice(session, besluit_id)
 
 
 def cents(amount: Decimal) -> int:
@@ -355,37 +396,27 @@ class Store:
 
     def ref(self, aanvraag_id: str) -> ObjectRef:
         """What authorising an action on the claim needs: its organisations; `NotFound`."""
-        with self._read() as session, session.begin():
-            row = session.execute(
-                select(Aanvraag.owner_id, Aanvraag.decider_id).where(Aanvraag.id == aanvraag_id)
-            ).one_or_none()
-        if row is None:
-            raise NotFound(aanvraag_id)
-        return ObjectRef("aanvraag", aanvraag_id, owner_id=row[0], decider_id=row[1])
+        return self._ref("aanvraag", aanvraag_id, Aanvraag.id == aanvraag_id)
 
     def besluit_ref(self, besluit_id: str) -> ObjectRef:
         """The same for a besluit: the organisations of its claim; `NotFound`."""
-        with self._read() as session, session.begin():
-            row = session.execute(
-                select(Aanvraag.owner_id, Aanvraag.decider_id)
-                .join(Besluit, Besluit.aanvraag_id == Aanvraag.id)
-                .where(Besluit.id == besluit_id)
-            ).one_or_none()
-        if row is None:
-            raise NotFound(besluit_id)
-        return ObjectRef("besluit", besluit_id, owner_id=row[0], decider_id=row[1])
+        query = Besluit.aanvraag_id == Aanvraag.id, Besluit.id == besluit_id
+        return self._ref("besluit", besluit_id, *query)
 
     def bijlage_ref(self, bijlage_id: str) -> ObjectRef:
         """The same for a bijlage: the organisations of its claim; `NotFound`."""
+        query = Bijlage.aanvraag_id == Aanvraag.id, Bijlage.id == bijlage_id
+        return self._ref("bijlage", bijlage_id, *query)
+
+    def _ref(self, kind: str, id_: str, *where: Any) -> ObjectRef:
+        """The organisations of the claim the conditions `where` find; `NotFound`."""
         with self._read() as session, session.begin():
             row = session.execute(
-                select(Aanvraag.owner_id, Aanvraag.decider_id)
-                .join(Bijlage, Bijlage.aanvraag_id == Aanvraag.id)
-                .where(Bijlage.id == bijlage_id)
+                select(Aanvraag.owner_id, Aanvraag.decider_id).where(*where)
             ).one_or_none()
         if row is None:
-            raise NotFound(bijlage_id)
-        return ObjectRef("bijlage", bijlage_id, owner_id=row[0], decider_id=row[1])
+            raise NotFound(id_)
+        return ObjectRef(kind, id_, owner_id=row[0], decider_id=row[1])
 
     def get(self, aanvraag_id: str) -> dict[str, Any]:
         """The claim with its current version, every advice (newest first), its besluiten (in
@@ -407,9 +438,12 @@ class Store:
         status: str | None = None,
         page: int = 1,
         size: int = 20,
+        statuses: Sequence[str] | None = None,
+        oldest_first: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
-        """One page of claims, newest first, and how many there are in all; only those of
-        organisation `owner`, or decided by organisation `decider`, when given."""
+        """One page of claims, newest first (`oldest_first`: oldest first), and how many there
+        are in all; only those of organisation `owner`, or decided by organisation `decider`,
+        with status `status` or one of `statuses`, when given."""
         query = select(Aanvraag)
         if owner is not None:
             query = query.where(Aanvraag.owner_id == owner)
@@ -417,14 +451,48 @@ class Store:
             query = query.where(Aanvraag.decider_id == decider)
         if status is not None:
             query = query.where(Aanvraag.status == status)
+        if statuses is not None:
+            query = query.where(Aanvraag.status.in_(list(statuses)))
+        order = (
+            (Aanvraag.created_at, Aanvraag.id)
+            if oldest_first
+            else (Aanvraag.created_at.desc(), Aanvraag.id.desc())
+        )
         with self._read() as session, session.begin():
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
             rows = session.scalars(
-                query.order_by(Aanvraag.created_at.desc(), Aanvraag.id.desc())
-                .offset((page - 1) * size)
-                .limit(size)
+                query.order_by(*order).offset((page - 1) * size).limit(size)
             ).all()
             return [self._summary(a) for a in rows], total
+
+    def besluiten_of_claim(
+        self, claim_id: str, *, scheme: str | None = None, number: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The besluiten on the claims whose claim id (the applicant's own, `claim_id` in
+        the claim) is `claim_id`, of scheme `scheme` and with number `number` when given, in
+        the order of their claims and numbers: each as its claim lists it, with `aanvraag` (its
+        claim's id and address) and `scheme`. An indexed look-up (`aanvraag.claim_id`), as
+        finding a besluit by its letter's kenmerk needs."""
+        query = (
+            select(*_BESLUIT_SUMMARY, Besluit.aanvraag_id, Aanvraag.scheme)
+            .join(Aanvraag, Besluit.aanvraag_id == Aanvraag.id)
+            .where(Aanvraag.claim_id == claim_id)
+        )
+        if scheme is not None:
+            query = query.where(Aanvraag.scheme == scheme)
+        if number is not None:
+            query = query.where(Besluit.number == number)
+        query = query.order_by(Aanvraag.created_at, Aanvraag.id, Besluit.number)
+        with self._read() as session, session.begin():
+            rows = session.execute(query).mappings().all()
+        return [
+            {
+                **_besluit_summary(r),
+                "aanvraag": _link("aanvragen", r["aanvraag_id"]),
+                "scheme": r["scheme"],
+            }
+            for r in rows
+        ]
 
     def replay(
         self, idempotency_key: str, claim_sha256: str, *, owner: str | None = None
@@ -731,6 +799,12 @@ class Store:
                 decision_json=advice.decision_json,
                 next_number=self._count_besluiten(session, a.id) + 1,
             )
+
+    def advice_of(self, besluit_id: str) -> StoredAdvice:
+        """The stored claim and advice besluit `besluit_id` rests on, as stored (the bytes
+        `vangnet verify` re-runs); `NotFound`. A replaced besluit too: it reads no state."""
+        with self._read() as session, session.begin():
+            return _stored_advice(session, besluit_id)
 
     def replacement_basis(self, besluit_id: str) -> DecisionBasis:
         """What replacing besluit `besluit_id` needs: its advice, claim and number."""

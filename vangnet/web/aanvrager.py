@@ -17,7 +17,10 @@ is recognised by its bytes, its file name is never kept.
 
 The claim page shows the current advice in words. The counterfactuals are computed again in an
 engine worker from the stored claim, and shown only when that run used exactly the claim,
-ruleset and catalogue of the stored advice (its receipt's hashes agree).
+ruleset and catalogue of the stored advice (its receipt's hashes agree). Such a run is kept in
+the process by those three hashes (`COUNTERFACTUALS`, the 256 most recently used), so seeing
+the page again runs the engine no more: the same claim under the same ruleset and catalogue
+gives the same result.
 """
 
 from __future__ import annotations
@@ -28,36 +31,34 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from vangnet.claim import Claim, claim_sha256
+from vangnet.claim import Claim
 from vangnet.evaluate import Decider
 from vangnet.excel import XLSX_MEDIA_TYPE, build_intake, fill_intake, load_forms
 from vangnet.excel import read_intake as read_workbook
 from vangnet.exceptions import ClaimError, EngineFailure, FormError, NoRulesetError, Problem
 from vangnet.letters import MEDIA_TYPES
-from vangnet.service import deciding
+from vangnet.service import deciding, intake
 from vangnet.service.attachments import (
     MAX_BYTES,
     SOORTEN,
-    SUFFIXES,
     Attachments,
     ClaimClosed,
     SameBytesOtherSoort,
     Upload,
+    download,
+    logged_addition,
     sniff,
 )
-from vangnet.service.audit import AuditEvent
 from vangnet.service.authz import scope
 from vangnet.service.identity import Identity
-from vangnet.service.intake import deciding_organisation, evaluate, refuse_simulation
-from vangnet.service.lifecycle import STATUSES, TRANSITIONS
+from vangnet.service.lifecycle import STATUSES
 from vangnet.service.problems import ApiProblem
 from vangnet.service.responses import json_response
 from vangnet.service.store import (
@@ -67,34 +68,43 @@ from vangnet.service.store import (
     NotFound,
     TransitionRefused,
 )
-from vangnet.web.access import check, check_besluit, check_bijlage, check_claim, store_of
-from vangnet.web.account import login_redirect
+from vangnet.web.access import (
+    SignedIn,
+    check,
+    check_besluit,
+    check_bijlage,
+    check_claim,
+    role_page,
+    store_of,
+)
 from vangnet.web.claimform import (
-    MAX_LINES,
+    ADD_LINE,
     FilledForm,
     add_claim_problems,
-    catalogue_for_form,
     claim_sections,
     claim_values,
-    line_fields,
+    form_context,
+    form_lines,
     read_form,
+    shown_again,
     validated_claim,
 )
 from vangnet.web.errors import PageRoute, error_page
 from vangnet.web.render import page, texts
-from vangnet.web.session import PageUser, read_upload
 from vangnet.web.session import read_form as read_post
-from vangnet.web.worker import PRECHECK, precheck_in_worker
+from vangnet.web.session import read_upload
+from vangnet.web.worker import PRECHECK, ResultCache, precheck_in_worker
 
-__all__ = ["NOTICES", "PAGE_SIZE", "router"]
+__all__ = ["COUNTERFACTUALS", "NOTICES", "PAGE_SIZE", "Officer", "router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-ROLE = "aanvrager"
-# where the other roles' claims are (the layout's menu links every account to /aanvragen)
+# where the other roles' claims are (an old link or a typed address of another role)
 ROLE_PAGES = {"beoordelaar": "/beoordelen", "auditor": "/audit"}
+# these pages are the finance officer's: this row of the roles table admits only that role, so
+# any other is refused (403, audited) before anything is read
+Officer = Annotated[Identity, role_page("aanvragen", "indienen")]
 PAGE_SIZE = 20
-ADD_LINE = "regel-toevoegen"
 KEY_FIELD = "sleutel"  # the idempotency key of a new claim's form
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 FILE_FIELD = "bestand"
@@ -118,12 +128,6 @@ NOTICES = {
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _for_officers(user: Identity) -> None:
-    """These pages are the finance officer's: other roles have pages of their own."""
-    if user.rol != ROLE:
-        raise HTTPException(403)
-
-
 def _validator(request: Request) -> Decider:
     validator: Decider = request.app.state.validator
     return validator
@@ -135,10 +139,6 @@ def _claim_url(aanvraag_id: str, notice: str | None = None) -> str:
 
 def _redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
-
-
-def _lines(raw: str | None) -> int:
-    return max(1, min(int(raw), MAX_LINES)) if raw and raw.isdigit() and len(raw) < 4 else 1
 
 
 def _key(raw: str | None) -> str:
@@ -188,12 +188,10 @@ def _conflict_text(exc: Conflict) -> str:
 
 
 @router.get("/aanvragen")
-async def claim_list(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def claim_list(request: Request, user: SignedIn) -> Response:
     if user.rol in ROLE_PAGES:
         return _redirect(ROLE_PAGES[user.rol])
-    _for_officers(user)
+    await check(request, user, "aanvragen", "indienen")
     only = scope(user, "aanvragen")
     raw_status = request.query_params.get("status", "")
     raw_page = request.query_params.get("pagina", "1")
@@ -241,15 +239,8 @@ def _form_page(
     problems: list[str] | None = None,
 ) -> Response:
     validator = _validator(request)
-    layout = load_forms().current
-    catalogue = catalogue_for_form(validator.catalogues, filled.values.get("reference_date", ""))
-    context = {
-        "sections": claim_sections(layout),
-        "lines": [line_fields(layout, catalogue, j) for j in range(filled.lines)],
-        "form": filled,
-        "focus": focus,
-        "max_lines": MAX_LINES,
-        "catalogue": catalogue,
+    context = form_context(filled, load_forms().current, validator.catalogues, focus=focus)
+    context |= {
         "key": key,
         "aanvraag": aanvraag,
         "problems": problems or [],
@@ -279,17 +270,10 @@ def _posted_claim(
     instead: the form with one more line, or with its problems)."""
     validator = _validator(request)
     layout = load_forms().current
-    lines = _lines(form.get("regels"))
     if form.get("actie", "") == ADD_LINE:
-        more = lines < MAX_LINES
-        filled = read_form(form, layout, validator.catalogues, lines + (1 if more else 0))
-        shown = FilledForm(filled.values, filled.lines)  # no problems until it is submitted
-        # the ids of a line do not depend on the catalogue
-        focus = (
-            line_fields(layout, validator.catalogues.versions[-1], lines)[0].id if more else None
-        )
+        shown, focus = shown_again(form, layout, validator.catalogues, add=True)
         return shown, None, _form_page(request, shown, key=key, aanvraag=aanvraag, focus=focus)
-    filled = read_form(form, layout, validator.catalogues, lines)
+    filled = read_form(form, layout, validator.catalogues, form_lines(form.get("regels")))
     claim = validated_claim(filled, validator, layout)
     if claim is None:
         return filled, None, _form_page(request, filled, key=key, aanvraag=aanvraag, status=400)
@@ -314,21 +298,13 @@ def _refused_form(
 
 
 @router.get("/aanvragen/nieuw")
-async def new_claim_form(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
-    await check(request, user, "aanvragen", "indienen")
+async def new_claim_form(request: Request, user: Officer) -> Response:
     return _form_page(request, await _new_values(request, user), key=_key(None))
 
 
 @router.post("/aanvragen/nieuw")
-async def submit_claim(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def submit_claim(request: Request, user: Officer) -> Response:
     form = await read_post(request, user)
-    _for_officers(user)
-    await check(request, user, "aanvragen", "indienen")
     key = _key(form.get(KEY_FIELD))
     filled, claim, shown = _posted_claim(request, form, key, None)
     if shown is not None or claim is None:
@@ -344,30 +320,23 @@ async def submit_claim(request: Request, user: PageUser) -> Response:
 async def _submit(
     request: Request, user: Identity, data: Any, claim: Claim, key: str | None
 ) -> dict[str, Any]:
-    """Store a new claim as `POST /v1/aanvragen` does: refuse a simulation, find the deciding
-    organisation, give back an earlier submission with the same key, evaluate, store."""
-    validator = _validator(request)
-    store = store_of(request)
-    refuse_simulation(claim, validator)
-    owner = user.organisatie_id
-    decider = deciding_organisation(claim, validator, owner)
+    """Store a new claim as `POST /v1/aanvragen` does (`vangnet.service.intake.submit`)."""
+    state = request.app.state
     try:
-        if key is not None:
-            earlier = await run_in_threadpool(
-                lambda: store.replay(key, claim_sha256(claim), owner=owner)
-            )
-            if earlier is not None:
-                return earlier
-        evaluated = await evaluate(data, claim, request.app.state.workers)
-        stored, _ = await run_in_threadpool(
-            lambda: store.submit(evaluated, identity=user, decider=decider, idempotency_key=key)
+        return await intake.submit(
+            data,
+            claim,
+            validator=state.validator,
+            workers=state.workers,
+            store=store_of(request),
+            identity=user,
+            idempotency_key=key,
         )
     except IdempotencyConflict:
         raise ApiProblem(
             400,
             "Dit formulier is al eens ingediend met andere gegevens. Begin een nieuwe aanvraag.",
         ) from None
-    return stored
 
 
 # --- Excel ----------------------------------------------------------------------------------------
@@ -432,20 +401,12 @@ async def _posted_workbook(
 
 
 @router.get("/aanvragen/nieuw/excel")
-async def new_claim_workbook_form(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
-    await check(request, user, "aanvragen", "indienen")
+async def new_claim_workbook_form(request: Request, user: Officer) -> Response:
     return _excel_page(request, key=_key(None))
 
 
 @router.post("/aanvragen/nieuw/excel")
-async def submit_claim_workbook(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
-    await check(request, user, "aanvragen", "indienen")
+async def submit_claim_workbook(request: Request, user: Officer) -> Response:
     fields, data, claim, errors, problems = await _posted_workbook(request, user)
     key = _key(fields.get(KEY_FIELD))
     if claim is None:
@@ -470,12 +431,8 @@ def _workbook(content: bytes, name: str) -> Response:
 
 
 @router.get("/aanvragen/intakeformulier.xlsx")
-async def empty_workbook(request: Request, user: PageUser) -> Response:
+async def empty_workbook(request: Request, user: Officer) -> Response:
     """The empty intake form, with the catalogue in force today (or else the newest)."""
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
-    await check(request, user, "aanvragen", "indienen")
     catalogues = _validator(request).catalogues
     today = datetime.now(UTC).date()
     day = today if catalogues.in_force(today) is not None else catalogues.versions[-1].valid_from
@@ -485,6 +442,12 @@ async def empty_workbook(request: Request, user: PageUser) -> Response:
 
 
 # --- one claim ----------------------------------------------------------------------------------
+
+
+# what a run must share with the stored advice for its counterfactuals to be shown
+_SAME_RUN = ("claim_sha256", "ruleset_sha256", "catalogue_sha256")
+# the pre-checks of claim pages in this process, by those three hashes
+COUNTERFACTUALS = ResultCache(256)
 
 
 async def _advice(request: Request, aanvraag: Mapping[str, Any]) -> dict[str, Any]:
@@ -498,18 +461,20 @@ async def _advice(request: Request, aanvraag: Mapping[str, Any]) -> dict[str, An
         (rs for rs in validator.rulesets.get(ref["id"], ()) if rs.version == ref["version"]), None
     )
     labels = {} if ruleset is None else {k: r.label for k, r in ruleset.rules_by_id.items()}
-    result: dict[str, Any] | None = None
-    try:
-        kind, answer = await run_in_threadpool(
-            request.app.state.workers.run, precheck_in_worker, aanvraag["claim"]
-        )
-    except EngineFailure:
-        kind, answer = "engine_failure", None
-    keys = ("claim_sha256", "ruleset_sha256", "catalogue_sha256")
-    if kind == PRECHECK and all(
-        answer["decision"]["receipt"][k] == decision["receipt"][k] for k in keys
-    ):
-        result = answer
+    key = tuple(decision["receipt"][k] for k in _SAME_RUN)
+    result: dict[str, Any] | None = COUNTERFACTUALS.get(key)
+    if result is None:
+        try:
+            kind, answer = await run_in_threadpool(
+                request.app.state.workers.run, precheck_in_worker, aanvraag["claim"]
+            )
+        except EngineFailure:
+            kind, answer = "engine_failure", None
+        if kind == PRECHECK and all(
+            answer["decision"]["receipt"][k] == decision["receipt"][k] for k in _SAME_RUN
+        ):
+            result = answer
+            COUNTERFACTUALS.put(key, answer)
     calc_lines = {} if result is None else {x["index"]: x for x in result["calculation"]["lines"]}
     rows = [
         {"decision": line, "calc": calc_lines.get(line["index"]), "form_line": line["index"] + 1}
@@ -578,10 +543,7 @@ async def _claim_page(
 
 
 @router.get("/aanvragen/{aanvraag_id}")
-async def claim_page(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
+async def claim_page(request: Request, aanvraag_id: str, user: Officer) -> Response:
     await check_claim(request, user, "aanvragen", "lezen", aanvraag_id)
     notice = request.query_params.get("melding")
     return await _claim_page(request, user, aanvraag_id, notice=notice)
@@ -600,10 +562,7 @@ async def _supplementable(request: Request, user: Identity, aanvraag_id: str) ->
 
 
 @router.get("/aanvragen/{aanvraag_id}/aanvullen")
-async def supplement_form(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
+async def supplement_form(request: Request, aanvraag_id: str, user: Officer) -> Response:
     aanvraag = await _supplementable(request, user, aanvraag_id)
     validator = _validator(request)
     filled = claim_values(aanvraag["claim"], load_forms().current, validator.catalogues)
@@ -613,38 +572,23 @@ async def supplement_form(request: Request, aanvraag_id: str, user: PageUser) ->
 async def _supplement(
     request: Request, user: Identity, aanvraag_id: str, data: Any, claim: Claim
 ) -> None:
-    """Store a supplement as `POST /v1/aanvragen/{id}/aanvullingen` does."""
-    validator = _validator(request)
-    store = store_of(request)
-    seen = await run_in_threadpool(store.snapshot, aanvraag_id)
-    if seen.status not in TRANSITIONS["aanvullingen"].sources:
-        raise TransitionRefused(seen.status, "aanvullingen")
-    if claim.scheme != seen.scheme:
-        problem = Problem(
-            "scheme", claim.scheme, f"moet {seen.scheme} zijn, de regeling van de aanvraag"
-        )
-        raise ApiProblem(
-            400, f"Een aanvulling hoort bij dezelfde regeling ({seen.scheme}).", problems=[problem]
-        )
-    refuse_simulation(claim, validator)
-    evaluated = await evaluate(data, claim, request.app.state.workers)
-    await run_in_threadpool(
-        lambda: store.transition(
-            aanvraag_id,
-            "aanvullingen",
-            identity=user,
-            evaluated=evaluated,
-            expected_lock=seen.lock_version,
-        )
+    """Store a supplement as `POST /v1/aanvragen/{id}/aanvullingen` does
+    (`vangnet.service.intake.supplement`)."""
+    state = request.app.state
+    await intake.supplement(
+        aanvraag_id,
+        data,
+        claim,
+        validator=state.validator,
+        workers=state.workers,
+        store=store_of(request),
+        identity=user,
     )
 
 
 @router.post("/aanvragen/{aanvraag_id}/aanvullen")
-async def supplement(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def supplement(request: Request, aanvraag_id: str, user: Officer) -> Response:
     form = await read_post(request, user)
-    _for_officers(user)
     aanvraag = await _supplementable(request, user, aanvraag_id)
     filled, claim, shown = _posted_claim(request, form, None, aanvraag)
     if shown is not None or claim is None:
@@ -660,19 +604,13 @@ async def supplement(request: Request, aanvraag_id: str, user: PageUser) -> Resp
 
 
 @router.get("/aanvragen/{aanvraag_id}/aanvullen/excel")
-async def supplement_workbook_form(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
+async def supplement_workbook_form(request: Request, aanvraag_id: str, user: Officer) -> Response:
     aanvraag = await _supplementable(request, user, aanvraag_id)
     return _excel_page(request, key=None, aanvraag=aanvraag)
 
 
 @router.post("/aanvragen/{aanvraag_id}/aanvullen/excel")
-async def supplement_workbook(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
+async def supplement_workbook(request: Request, aanvraag_id: str, user: Officer) -> Response:
     aanvraag = await _supplementable(request, user, aanvraag_id)
     _, data, claim, errors, problems = await _posted_workbook(request, user)
     if claim is None:
@@ -699,11 +637,8 @@ async def supplement_workbook(request: Request, aanvraag_id: str, user: PageUser
 
 
 @router.get("/aanvragen/{aanvraag_id}/formulier.xlsx")
-async def filled_workbook(request: Request, aanvraag_id: str, user: PageUser) -> Response:
+async def filled_workbook(request: Request, aanvraag_id: str, user: Officer) -> Response:
     """The claim's current version in the intake form, to change it in Excel."""
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
     await check_claim(request, user, "aanvragen", "lezen", aanvraag_id)
     aanvraag = await _claim(request, aanvraag_id)
     validator = _validator(request)
@@ -721,10 +656,7 @@ async def filled_workbook(request: Request, aanvraag_id: str, user: PageUser) ->
 
 
 @router.post("/aanvragen/{aanvraag_id}/bijlagen")
-async def add_attachment(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
+async def add_attachment(request: Request, aanvraag_id: str, user: Officer) -> Response:
     await check_claim(request, user, "bijlagen", "toevoegen", aanvraag_id)
     upload = await read_upload(request, user, limit=MAX_BYTES)
     kind = upload.fields.get(KIND_FIELD, "")
@@ -749,27 +681,7 @@ async def add_attachment(request: Request, aanvraag_id: str, user: PageUser) -> 
     content = posted.content
     stored_upload = Upload(media_type, content, hashlib.sha256(content).hexdigest())
 
-    def logged(session: Session, added: dict[str, Any]) -> None:
-        # the entry `POST /v1/aanvragen/{id}/bijlagen` writes, in the same transaction
-        store.audit.append(
-            session,
-            AuditEvent(
-                actor=user.actor,
-                action="bijlage.toevoegen",
-                result="gelukt",
-                origin=user.origin,
-                object_type="bijlage",
-                object_id=added["id"],
-                details={
-                    "aanvraag": aanvraag_id,
-                    "soort": added["soort"],
-                    "media_type": added["media_type"],
-                    "size": added["size"],
-                    "sha256": added["sha256"],
-                },
-            ),
-        )
-
+    logged = logged_addition(store.audit, user, aanvraag_id)
     try:
         _, created = await run_in_threadpool(
             lambda: Attachments(store.engine).add(
@@ -792,41 +704,24 @@ async def add_attachment(request: Request, aanvraag_id: str, user: PageUser) -> 
 
 @router.get("/aanvragen/{aanvraag_id}/bijlagen/{bijlage_id}")
 async def attachment(
-    request: Request, aanvraag_id: str, bijlage_id: str, user: PageUser
+    request: Request, aanvraag_id: str, bijlage_id: str, user: Officer
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
     await check_bijlage(request, user, "bijlagen", "downloaden", bijlage_id)
     store = store_of(request)
     attachments = Attachments(store.engine)
     if bijlage_id not in await run_in_threadpool(attachments.ids_of, aanvraag_id):
         raise HTTPException(404)
     try:
-        content, kind = await run_in_threadpool(attachments.content, bijlage_id)
+        return await run_in_threadpool(download, store, user, bijlage_id)
     except NotFound:
         raise HTTPException(404) from None
-    await run_in_threadpool(
-        lambda: store.record(user, "bijlage.downloaden", "bijlage", bijlage_id, {})
-    )
-    return Response(
-        content,
-        media_type=kind,
-        headers={
-            "Content-Disposition": f'attachment; filename="bijlage-{bijlage_id}{SUFFIXES[kind]}"',
-            "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
-        },
-    )
 
 
 # --- withdrawing --------------------------------------------------------------------------------
 
 
 @router.get("/aanvragen/{aanvraag_id}/intrekken")
-async def withdraw_form(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
+async def withdraw_form(request: Request, aanvraag_id: str, user: Officer) -> Response:
     await check_claim(request, user, "aanvragen", "intrekken", aanvraag_id)
     aanvraag = await _claim(request, aanvraag_id)
     if "intrekking" not in aanvraag["allowed_transitions"]:
@@ -836,11 +731,8 @@ async def withdraw_form(request: Request, aanvraag_id: str, user: PageUser) -> R
 
 
 @router.post("/aanvragen/{aanvraag_id}/intrekken")
-async def withdraw(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def withdraw(request: Request, aanvraag_id: str, user: Officer) -> Response:
     form = await read_post(request, user)
-    _for_officers(user)
     await check_claim(request, user, "aanvragen", "intrekken", aanvraag_id)
     reason = form.get(REASON_FIELD, "").strip()
     if len(reason) > MAX_REASON:
@@ -882,12 +774,9 @@ async def _besluit_of(
 
 @router.get("/aanvragen/{aanvraag_id}/besluiten/{besluit_id}.json")
 async def besluit_json(
-    request: Request, aanvraag_id: str, besluit_id: str, user: PageUser
+    request: Request, aanvraag_id: str, besluit_id: str, user: Officer
 ) -> Response:
     """The besluit as `GET /v1/besluiten/{id}` gives it, as a download."""
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
     body = await _besluit_of(
         request, user, "besluiten", "lezen", claim=aanvraag_id, besluit_id=besluit_id
     )
@@ -898,11 +787,8 @@ async def besluit_json(
 
 
 @router.get("/aanvragen/{aanvraag_id}/besluiten/{besluit_id}/brief.pdf")
-async def letter(request: Request, aanvraag_id: str, besluit_id: str, user: PageUser) -> Response:
+async def letter(request: Request, aanvraag_id: str, besluit_id: str, user: Officer) -> Response:
     """The besluit's letter, the stored PDF/A (the download is in the audit log)."""
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
     await _besluit_of(request, user, "brieven", "lezen", claim=aanvraag_id, besluit_id=besluit_id)
     store = store_of(request)
     pdf, _, _ = await run_in_threadpool(lambda: store.letter(besluit_id, identity=user, fmt="pdf"))
@@ -918,11 +804,8 @@ async def letter(request: Request, aanvraag_id: str, besluit_id: str, user: Page
 
 @router.get("/aanvragen/{aanvraag_id}/besluiten/{besluit_id}/bezwaar")
 async def objection_form(
-    request: Request, aanvraag_id: str, besluit_id: str, user: PageUser
+    request: Request, aanvraag_id: str, besluit_id: str, user: Officer
 ) -> Response:
-    if user is None:
-        return login_redirect(request)
-    _for_officers(user)
     besluit = await _besluit_of(
         request, user, "bezwaren", "indienen", claim=aanvraag_id, besluit_id=besluit_id
     )
@@ -934,13 +817,8 @@ async def objection_form(
 
 
 @router.post("/aanvragen/{aanvraag_id}/besluiten/{besluit_id}/bezwaar")
-async def objection(
-    request: Request, aanvraag_id: str, besluit_id: str, user: PageUser
-) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def objection(request: Request, aanvraag_id: str, besluit_id: str, user: Officer) -> Response:
     await read_post(request, user)
-    _for_officers(user)
     await _besluit_of(
         request, user, "bezwaren", "indienen", claim=aanvraag_id, besluit_id=besluit_id
     )

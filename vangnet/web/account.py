@@ -9,7 +9,7 @@ An API key is shown once, on the page that answers the form that made it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
@@ -26,9 +26,8 @@ from vangnet.service.accounts import (
     clear_cookie,
     session_cookie,
 )
-from vangnet.service.authz import Refused as AccessRefused
-from vangnet.service.authz import authorize
 from vangnet.service.identity import Identity
+from vangnet.web.access import SignedIn, role_page
 from vangnet.web.errors import PageRoute, error_page
 from vangnet.web.render import page
 from vangnet.web.session import (
@@ -52,11 +51,6 @@ def _back(raw: str | None) -> str:
     if raw and raw.startswith("/") and not raw.startswith("//") and "\\" not in raw:
         return raw[:500]
     return "/account"
-
-
-def login_redirect(request: Request) -> Response:
-    """To the login page, and back here afterwards."""
-    return RedirectResponse(f"/inloggen?terug={request.url.path}", status_code=303)
 
 
 def _accounts(request: Request) -> Any:
@@ -133,12 +127,8 @@ async def logout(request: Request, user: PageUser) -> Response:
 # --- my account -------------------------------------------------------------------------------
 
 
-def _may_manage_tokens(request: Request, user: Identity) -> Response | None:
-    try:
-        authorize(user, "tokens", "beheren")
-    except AccessRefused:
-        return error_page(request, 403)
-    return None
+# managing one's own API keys (every role may: the roles table's row, its refusal audited)
+TokenOwner = Annotated[Identity, role_page("tokens", "beheren")]
 
 
 async def _account_page(
@@ -169,20 +159,13 @@ async def _account_page(
 
 
 @router.get("/account")
-async def account(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def account(request: Request, user: SignedIn) -> Response:
     return await _account_page(request, user)
 
 
 @router.post("/account/sleutels")
-async def new_key(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def new_key(request: Request, user: TokenOwner) -> Response:
     form = await read_form(request, user)
-    refused = _may_manage_tokens(request, user)
-    if refused is not None:
-        return refused
     values = {"naam": form.get("naam", "").strip(), "dagen": form.get("dagen", "").strip()}
     errors: dict[str, str] = {}
     days: int | None = None
@@ -211,13 +194,8 @@ async def new_key(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/account/sleutels/{token_id}/intrekken")
-async def revoke_key(request: Request, token_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def revoke_key(request: Request, token_id: str, user: TokenOwner) -> Response:
     await read_form(request, user)
-    refused = _may_manage_tokens(request, user)
-    if refused is not None:
-        return refused
     try:
         await run_in_threadpool(
             lambda: _accounts(request).revoke_token(token_id, str(user.account_id), by=user)

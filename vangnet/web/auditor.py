@@ -14,12 +14,16 @@ Where the work is:
   its own (never in the web process); the run is one entry in the audit log (its parameters
   and the digest of its results, `replay.audit_details`), as the command line records it; the
   chart is `vangnet.impact_chart`;
-- audit log: `AuditLog.entries` and `AuditLog.verify` (with an anchor when the auditor gives
-  one);
-- re-run: the stored claim and advice of a besluit are read through the store; the engine runs
-  in an engine worker (`rerun_in_worker`), under the recorded ruleset version and the catalogue
-  with the recorded hash, and `vangnet.service.reproduce.first_difference` compares the bytes,
-  as `vangnet verify` does.
+- audit log: one page of entries (`AuditLog.entries`) and the outcome of the last verification
+  of the whole chain in this process (`LastCheck`: what it covered and when); the auditor runs
+  a verification on demand with a button (`AuditLog.verify`, with an anchor when one is given),
+  so viewing the page never reads the whole log;
+- a decision: found by its id, or by its letter's kenmerk through the index on the claim id
+  (`Store.besluiten_of_claim`); its entries in the audit log through the index on the object
+  (`AuditLog.entries_for`);
+- re-run: the stored claim and advice of a besluit (`Store.advice_of`) evaluated again in an
+  engine worker (`rerun_in_worker`) by `vangnet.service.reproduce.rerun`, under the recorded
+  ruleset version and the catalogue with the recorded hash, as `vangnet verify` does.
 
 Nothing here logs: claims describe threatened people.
 """
@@ -28,18 +32,19 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from vangnet.claim import decode_json
@@ -47,27 +52,35 @@ from vangnet.exceptions import EngineFailure, NoRulesetError
 from vangnet.paths import FORMS_DIR
 from vangnet.service.attachments import Attachments
 from vangnet.service.audit import Anchor, AuditEntry, AuditError, AuditEvent, AuditLog
+from vangnet.service.audit import Verification as ChainVerification
 from vangnet.service.identity import Identity
 from vangnet.service.regelbeheer import Regelbeheer
-from vangnet.service.reproduce import Verification
-from vangnet.service.store import BesluitConflict, NotFound, Store
+from vangnet.service.reproduce import rerun, verification
+from vangnet.service.store import NotFound
 from vangnet.validity import describe_periods
-from vangnet.web.access import check, check_besluit, store_of
-from vangnet.web.account import login_redirect
+from vangnet.web.access import check, check_besluit, role_page, store_of
 from vangnet.web.beoordelaar import FormState, local_moment, parse_day, read_words
 from vangnet.web.beoordelaar import words as claim_words
 from vangnet.web.errors import PageRoute, error_page
 from vangnet.web.render import PAGES_DIR, page
-from vangnet.web.session import PageUser, read_form
+from vangnet.web.session import read_form
 
-__all__ = ["LOG_PAGE", "REPORT_ROWS", "rerun_in_worker", "router", "words"]
+__all__ = [
+    "LOG_PAGE",
+    "REPORT_ROWS",
+    "Auditor",
+    "Checked",
+    "LastCheck",
+    "rerun_in_worker",
+    "router",
+    "words",
+]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 WORDS_DIR = PAGES_DIR / "auditor"
 LOG_PAGE = 50  # audit-log entries per page
 REPORT_ROWS = 500  # claims shown in a replay report (the downloads hold all)
-_SCAN = 1000  # audit-log entries read at a time when looking for one claim's entries
 _ID = re.compile(r"^[0-9a-f]{32}$")  # the ids vangnet gives
 _KENMERK = re.compile(r"^(?P<rest>.+)-B(?P<number>[0-9]{1,4})$")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -87,10 +100,9 @@ def _words() -> dict[str, Any]:
 # --- access -------------------------------------------------------------------------------------
 
 
-async def _auditor(request: Request, user: Identity, action: str = "lezen") -> None:
-    """The auditor's pages: only the role that reads the audit log; any other is refused (403,
-    audited) before anything is read."""
-    await check(request, user, "auditlog", action)
+# the auditor's pages: only the role that reads the audit log; any other is refused (403,
+# audited) before anything is read
+Auditor = Annotated[Identity, role_page("auditlog", "lezen")]
 
 
 def _audit(request: Request) -> AuditLog:
@@ -122,10 +134,7 @@ def _pseudonyms(request: Request) -> dict[str, str]:
 
 
 @router.get("/audit")
-async def start(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    await _auditor(request, user)
+async def start(request: Request, user: Auditor) -> Response:
     return page(request, "auditor/start.html.j2")
 
 
@@ -163,10 +172,7 @@ def _versions(request: Request) -> dict[str, Any]:
 
 
 @router.get("/audit/regelsets")
-async def versions(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    await _auditor(request, user)
+async def versions(request: Request, user: Auditor) -> Response:
     context = await run_in_threadpool(_versions, request)
     context["w"] = _words()
     context["local"] = local_moment
@@ -245,28 +251,21 @@ def _svg(report: Any) -> Markup:
 
 
 @router.get("/audit/herberekening")
-async def replay_form(request: Request, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    await _auditor(request, user)
+async def replay_form(request: Request, user: Auditor) -> Response:
     context = {"targets": _targets(request), "form": FormState(), "report": None}
     return page(request, "auditor/herberekening.html.j2", context)
 
 
 @router.post("/audit/herberekening")
-async def replay_report(request: Request, user: PageUser) -> Response:
+async def replay_report(request: Request, user: Auditor) -> Response:
     """Replay the stored claims under the chosen version; the report with its chart."""
-    if user is None:
-        return login_redirect(request)
     form = await read_form(request, user)
-    await _auditor(request, user)
-    auditor = user
     state, params = _replay_form(request, form)
     context: dict[str, Any] = {"targets": _targets(request), "form": state, "report": None}
     if params is None:
         return page(request, "auditor/herberekening.html.j2", context, status=400)
     try:
-        report = await run_in_threadpool(_run_replay, request, auditor, *params)
+        report = await run_in_threadpool(_run_replay, request, user, *params)
     except NoRulesetError as exc:
         state.errors["doelversie"] = str(exc)
         return page(request, "auditor/herberekening.html.j2", context, status=400)
@@ -288,21 +287,17 @@ async def replay_report(request: Request, user: PageUser) -> Response:
 
 
 @router.post("/audit/herberekening/bestand")
-async def replay_file(request: Request, user: PageUser) -> Response:
+async def replay_file(request: Request, user: Auditor) -> Response:
     """The same replay as JSON Lines or an Excel workbook (`vorm`), run again: its results
     are the same as long as the stored claims are (the digest in the file and in the audit log
     tells)."""
-    if user is None:
-        return login_redirect(request)
     form = await read_form(request, user)
-    await _auditor(request, user)
-    auditor = user
     kind = form.get("vorm", "")
     _, params = _replay_form(request, form)
     if params is None or kind not in ("jsonl", "xlsx"):
         return error_page(request, 400)
     try:
-        report = await run_in_threadpool(_run_replay, request, auditor, *params)
+        report = await run_in_threadpool(_run_replay, request, user, *params)
     except NoRulesetError:
         return error_page(request, 400)
     name = f"herberekening-{params[0].replace('@', '-')}"
@@ -363,10 +358,52 @@ def _anchor(state: FormState, audit: AuditLog) -> Anchor | None:
         return None
 
 
-def _log_page(request: Request, number: int, state: FormState) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One verification of the whole chain: its outcome (which names the head it covered,
+    and the anchor when one was given) and when it ran."""
+
+    verification: ChainVerification
+    at: datetime
+
+
+class LastCheck:
+    """The last verification of the chain in this process (one per app): the log page shows
+    it and never reads the whole log itself; an auditor runs a new one on demand (a POST),
+    one at a time, each reading the whole log once (`AuditLog.verify`)."""
+
+    def __init__(self) -> None:
+        self._running = threading.Lock()
+        self._last: Checked | None = None
+
+    @property
+    def last(self) -> Checked | None:
+        return self._last
+
+    def run(self, audit: AuditLog, engine: Engine, anchor: Anchor | None) -> Checked:
+        with self._running:
+            checked = Checked(audit.verify(engine, anchor), datetime.now(UTC))
+            self._last = checked
+        return checked
+
+
+_CHECKS_LOCK = threading.Lock()
+
+
+def _checks(request: Request) -> LastCheck:
+    """The app's `LastCheck` (made on first use)."""
+    state = request.app.state
+    with _CHECKS_LOCK:
+        checks: LastCheck | None = getattr(state, "audit_checks", None)
+        if checks is None:
+            checks = state.audit_checks = LastCheck()
+    return checks
+
+
+def _log_page(request: Request, number: int) -> dict[str, Any]:
+    """One page of the log, newest first, with the last verification: the head and the page's
+    entries are read, never the whole log."""
     audit, engine = _audit(request), store_of(request).engine
-    anchor = _anchor(state, audit)
-    verification = audit.verify(engine, anchor)
     head = audit.anchor(engine).seq
     pages = max(1, -(-head // LOG_PAGE))
     number = min(number, pages)
@@ -374,45 +411,56 @@ def _log_page(request: Request, number: int, state: FormState) -> dict[str, Any]
     first = max(1, last - LOG_PAGE + 1)
     entries = audit.entries(engine, start=first, limit=last - first + 1) if head else []
     names = _pseudonyms(request)
+    checked = _checks(request).last
     return {
-        "verification": verification,
-        "anchored": anchor is not None,
+        "checked": checked,
+        "checked_at": None if checked is None else local_moment(checked.at),
+        "unchecked": head if checked is None else max(0, head - checked.verification.head.seq),
         "entries": [_entry_view(e, names) for e in reversed(entries)],
         "page_number": number,
         "pages": pages,
         "head": head,
-        "form": state,
     }
 
 
-@router.get("/audit/logboek")
-async def log(request: Request, user: PageUser) -> Response:
-    """The audit log, newest first, with the verification of the whole chain."""
-    if user is None:
-        return login_redirect(request)
-    await _auditor(request, user)
-    await _auditor(request, user, "verifieren")
-    query = request.query_params
-    state = FormState({k: query.get(k, "").strip()[:100] for k in ("anker_regel", "anker_hash")})
+async def _log_response(
+    request: Request, number: int, state: FormState, *, status: int = 200
+) -> Response:
     try:
-        context = await run_in_threadpool(_log_page, request, _number(query.get("pagina")), state)
+        context = await run_in_threadpool(_log_page, request, number)
     except AuditError as exc:
         # an entry that cannot be read at all: the log is damaged; say so, show nothing else
-        context = {
-            "broken": str(exc),
-            "form": state,
-            "entries": [],
-            "pages": 1,
-            "page_number": 1,
-            "head": 0,
-            "verification": None,
-            "anchored": False,
-        }
+        context = {"broken": str(exc), "checked": None, "checked_at": None, "unchecked": 0,
+                   "entries": [], "pages": 1, "page_number": 1, "head": 0}  # fmt: skip
     context.setdefault("broken", None)
-    context["w"] = _words()
-    link = "/audit/logboek?" + urlencode({k: v for k, v in state.values.items() if v})
-    context["link"] = link + ("&" if link[-1] != "?" else "")
-    return page(request, "auditor/logboek.html.j2", context, status=400 if state.errors else 200)
+    context.update({"form": state, "w": _words(), "link": "/audit/logboek?"})
+    return page(request, "auditor/logboek.html.j2", context, status=status)
+
+
+_ANCHOR_FIELDS = ("anker_regel", "anker_hash")
+
+
+@router.get("/audit/logboek")
+async def log(request: Request, user: Auditor) -> Response:
+    """The audit log, newest first, with the outcome of the last verification of its chain."""
+    number = _number(request.query_params.get("pagina"))
+    return await _log_response(request, number, FormState(dict.fromkeys(_ANCHOR_FIELDS, "")))
+
+
+@router.post("/audit/logboek")
+async def verify_log(request: Request, user: Auditor) -> Response:
+    """Verify the whole chain now (with the anchor when one is given); the log page shows the
+    outcome from then on. Reads the whole log once; writes nothing, as `vangnet audit verify`."""
+    await check(request, user, "auditlog", "verifieren")
+    form = await read_form(request, user)
+    state = FormState({k: form.get(k, "").strip()[:100] for k in _ANCHOR_FIELDS})
+    audit = _audit(request)
+    anchor = _anchor(state, audit)
+    if state.errors:
+        return await _log_response(request, 1, state, status=400)
+    engine = store_of(request).engine
+    await run_in_threadpool(_checks(request).run, audit, engine, anchor)
+    return RedirectResponse("/audit/logboek#controle", status_code=303)
 
 
 # --- a decision: its receipt, its audit entries, a re-run -----------------------------------------
@@ -440,8 +488,21 @@ def _kenmerk(request: Request, decision: dict[str, Any], number: int) -> str | N
     return f"{prefix}-{ref['id']}-{decision['claim_id']}-B{number}"
 
 
+def _kenmerk_starts(request: Request) -> set[tuple[str, str]]:
+    """How a kenmerk can begin: `<prefix>-<scheme>-` for every scheme and the prefix of the
+    deciding body of each of its versions (scheme, that beginning)."""
+    return {
+        (rs.id, f"{prefix}-{rs.id}-")
+        for versions in request.app.state.validator.rulesets.values()
+        for rs in versions
+        if (prefix := _kenmerk_prefix(rs.spec.deciding_body)) is not None
+    }
+
+
 def _find(request: Request, query: str) -> str | None:
-    """The id of the besluit with id or letter kenmerk `query`, or None."""
+    """The id of the besluit with id or letter kenmerk `query`, or None. A kenmerk is
+    `<prefix>-<scheme>-<claim id>-B<number>`: the claim id is looked up in the index
+    (`Store.besluiten_of_claim`), and the kenmerk of each besluit found made again to compare."""
     store = store_of(request)
     if _ID.match(query):
         try:
@@ -453,34 +514,15 @@ def _find(request: Request, query: str) -> str | None:
     if m is None:
         return None
     rest, number = m["rest"], int(m["number"])
-    page_number = 1
-    while True:  # every claim: the store has no look-up by claim id (see the report)
-        items, total = store.page(page=page_number, size=100)
-        for a in items:
-            if rest.endswith(f"-{a['scheme']}-{a['claim_id']}") and a["status"] == "besloten":
-                for b in store.get(a["id"])["besluiten"]:
-                    decision = store.besluit(b["id"])["advice"]["decision"]
-                    if b["number"] == number and _kenmerk(request, decision, number) == query:
-                        found: str = b["id"]
-                        return found
-        if page_number * 100 >= total or not items:
-            return None
-        page_number += 1
-
-
-def _claim_entries(request: Request, ids: set[str]) -> list[dict[str, Any]]:
-    """The audit-log entries about these objects, oldest first (the whole log is read: it has
-    no index by object, see the report)."""
-    audit, engine = _audit(request), store_of(request).engine
-    names = _pseudonyms(request)
-    found: list[dict[str, Any]] = []
-    start = 1
-    while True:
-        batch = audit.entries(engine, start=start, limit=_SCAN)
-        found.extend(_entry_view(e, names) for e in batch if e.object_id in ids)
-        if len(batch) < _SCAN:
-            return found
-        start = batch[-1].seq + 1
+    for scheme, start in sorted(_kenmerk_starts(request)):
+        if not rest.startswith(start) or len(rest) == len(start):
+            continue
+        for b in store.besluiten_of_claim(rest[len(start) :], scheme=scheme, number=number):
+            decision = decode_json(store.advice_of(b["id"]).decision_json)
+            if _kenmerk(request, decision, number) == query:
+                found: str = b["id"]
+                return found
+    return None
 
 
 def _decision_context(request: Request, besluit_id: str) -> dict[str, Any]:
@@ -490,15 +532,22 @@ def _decision_context(request: Request, besluit_id: str) -> dict[str, Any]:
     aanvraag_id = besluit["aanvraag"]["id"]
     aanvraag = pseudonymiser.aanvraag(store.get(aanvraag_id))
     decision = besluit["advice"]["decision"]
-    attachments = Attachments(store.engine).of_aanvraag(aanvraag_id)
-    ids = {aanvraag_id, *(b["id"] for b in aanvraag["besluiten"]), *(x["id"] for x in attachments)}
+    attachments = Attachments(store.engine)
+    ids = {
+        aanvraag_id,
+        *(b["id"] for b in aanvraag["besluiten"]),
+        *attachments.ids_of(aanvraag_id),
+    }
+    names = _pseudonyms(request)
+    # the claim's entries through the index on object_id, never the whole log
+    entries = _audit(request).entries_for(store.engine, ids)
     return {
         "b": besluit,
         "a": aanvraag,
         "decision": decision,
         "kenmerk": _kenmerk(request, decision, besluit["number"]),
-        "attachments": Attachments(store.engine).describe(besluit["attachments"]),
-        "entries": _claim_entries(request, ids),
+        "attachments": attachments.describe(besluit["attachments"]),
+        "entries": [_entry_view(e, names) for e in entries],
         "moment": local_moment(besluit["decided_at"]),
         "evaluated": local_moment(decision["receipt"]["evaluated_at"]),
         "w": _words(),
@@ -507,11 +556,8 @@ def _decision_context(request: Request, besluit_id: str) -> dict[str, Any]:
 
 
 @router.get("/audit/besluiten")
-async def find(request: Request, user: PageUser) -> Response:
+async def find(request: Request, user: Auditor) -> Response:
     """Find a decision by its id or the kenmerk of its letter."""
-    if user is None:
-        return login_redirect(request)
-    await _auditor(request, user)
     query = request.query_params.get("zoek", "").strip()[:200]
     state = FormState({"zoek": query})
     if query:
@@ -526,60 +572,14 @@ async def find(request: Request, user: PageUser) -> Response:
     return page(request, "auditor/zoeken.html.j2", {"form": state}, status=status)
 
 
-async def _decision_access(request: Request, user: Identity, besluit_id: str) -> None:
-    """The auditor's role, then the besluit (read pseudonymised, `authz`)."""
-    await _auditor(request, user)
-    await check_besluit(request, user, "besluiten", "lezen", besluit_id)
-
-
 @router.get("/audit/besluiten/{besluit_id}")
-async def decision(request: Request, besluit_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    await _decision_access(request, user, besluit_id)
+async def decision(request: Request, besluit_id: str, user: Auditor) -> Response:
+    await check_besluit(request, user, "besluiten", "lezen", besluit_id)
     context = await run_in_threadpool(_decision_context, request, besluit_id)
     return page(request, "auditor/besluit.html.j2", context)
 
 
 # the re-run in an engine worker -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    """What a besluit rests on, as stored: the canonical claim and the advice's bytes."""
-
-    claim_json: bytes
-    decision_json: bytes
-    ruleset_id: str
-    ruleset_version: str
-    catalogue_sha256: str
-
-
-def _stored(store: Store, besluit_id: str) -> _Stored | None:
-    """The stored claim and advice of besluit `besluit_id`, read through the store: every
-    besluit of a claim rests on the advice of its first one (a replacement keeps its advice),
-    and the store hands that advice out for the besluit in force. None when the advice read
-    is not the besluit's own (checked)."""
-    besluit = store.besluit(besluit_id)
-    current = besluit
-    for _ in range(1000):
-        if current["replaced_by"] is None:
-            break
-        current = store.besluit(current["replaced_by"]["id"])
-    try:
-        basis = store.replacement_basis(current["id"])
-    except BesluitConflict:  # replaced while it was read: the auditor tries again
-        return None
-    if decode_json(basis.decision_json) != besluit["advice"]["decision"]:
-        return None
-    advice = besluit["advice"]["decision"]
-    return _Stored(
-        basis.claim_json,
-        basis.decision_json,
-        advice["ruleset"]["id"],
-        advice["ruleset"]["version"],
-        advice["receipt"]["catalogue_sha256"],
-    )
 
 
 def rerun_in_worker(
@@ -589,45 +589,30 @@ def rerun_in_worker(
     ruleset_version: str,
     catalogue_sha256: str,
 ) -> tuple[str, str, str] | None:
-    """Run in an engine worker: the stored claim evaluated again under its recorded ruleset
-    version (forced) and the catalogue with the recorded hash; the first difference with the
-    stored advice (path, stored value, new value) or None when they are equal, as
-    `vangnet.service.reproduce.verify` compares them."""
-    from vangnet.catalogue import CatalogueSet
-    from vangnet.evaluate import Decider
-    from vangnet.exceptions import ClaimError
-    from vangnet.jsonout import dumps
-    from vangnet.service.reproduce import first_difference
+    """Run in an engine worker: `vangnet.service.reproduce.rerun` with the worker's engine:
+    the first difference with the stored advice (path, stored value, new value) or None."""
     from vangnet.workers import current_decider
 
-    base = current_decider()
-    catalogue = next((c for c in base.catalogues.versions if c.sha256 == catalogue_sha256), None)
-    if catalogue is None:
-        return "receipt.catalogue_sha256", dumps(catalogue_sha256), "(ontbreekt)"
-    again = Decider(base.rulesets, CatalogueSet([catalogue]), base.engine, prime=False)
-    try:
-        claim = again.validate(decode_json(claim_json))
-        decided = again.decide(claim, ruleset_id, ruleset_version, force=True)
-    except ClaimError as exc:
-        fields = ", ".join(p.field for p in exc.problems)
-        return "(beoordeling)", dumps("een beslissing"), f"geweigerd bij {fields}"
-    except NoRulesetError as exc:
-        return "(beoordeling)", dumps("een beslissing"), f"geweigerd: {exc}"
-    return first_difference(decision_json, dumps(decided.as_dict()).encode("utf-8"))
+    return rerun(
+        claim_json,
+        decision_json,
+        ruleset_id,
+        ruleset_version,
+        catalogue_sha256,
+        decider=current_decider(),
+    )
 
 
 @router.post("/audit/besluiten/{besluit_id}/opnieuw")
-async def rerun(request: Request, besluit_id: str, user: PageUser) -> Response:
+async def rerun_besluit(request: Request, besluit_id: str, user: Auditor) -> Response:
     """Re-run the advice a besluit rests on; `gelijk` or the first path that differs."""
-    if user is None:
-        return login_redirect(request)
     await read_form(request, user)
-    await _decision_access(request, user, besluit_id)
-    auditor = user
+    await check_besluit(request, user, "besluiten", "lezen", besluit_id)
     store = store_of(request)
-    stored = await run_in_threadpool(_stored, store, besluit_id)
-    if stored is None:
-        return error_page(request, 500)
+    try:
+        stored = await run_in_threadpool(store.advice_of, besluit_id)
+    except NotFound:
+        return error_page(request, 404)
     try:
         difference = await run_in_threadpool(
             request.app.state.workers.run,
@@ -640,15 +625,10 @@ async def rerun(request: Request, besluit_id: str, user: PageUser) -> Response:
         )
     except EngineFailure:
         return error_page(request, 503)
-    ruleset = f"{stored.ruleset_id}@{stored.ruleset_version}"
-    result = (
-        Verification(besluit_id, ruleset, stored.catalogue_sha256)
-        if difference is None
-        else Verification(besluit_id, ruleset, stored.catalogue_sha256, *difference)
-    )
+    result = verification(besluit_id, stored, difference)
     details = {"gelijk": result.equal, "pad": result.path}
     await run_in_threadpool(
-        _record, request, auditor, "besluit.herberekenen", ("besluit", besluit_id), details
+        _record, request, user, "besluit.herberekenen", ("besluit", besluit_id), details
     )
     context = await run_in_threadpool(_decision_context, request, besluit_id)
     context["rerun"] = result

@@ -23,14 +23,13 @@ Nothing here logs: claims describe threatened people.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -43,22 +42,22 @@ from vangnet.calculator import calculate
 from vangnet.exceptions import ClaimError, DataError, NoRulesetError
 from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat
 from vangnet.service import deciding
-from vangnet.service.attachments import SUFFIXES, Attachments
+from vangnet.service.attachments import Attachments, download
 from vangnet.service.authz import scope
 from vangnet.service.brief import render
 from vangnet.service.identity import Identity
 from vangnet.service.problems import ApiProblem
 from vangnet.service.store import BesluitConflict, Conflict, NotFound, Store, TransitionRefused
-from vangnet.web.access import check, check_besluit, check_bijlage, check_claim, store_of
-from vangnet.web.account import login_redirect
+from vangnet.web.access import check_besluit, check_bijlage, check_claim, role_page, store_of
 from vangnet.web.errors import PageRoute, error_page
 from vangnet.web.render import PAGES_DIR, page, texts
-from vangnet.web.session import PageUser, read_form
+from vangnet.web.session import read_form
 
 __all__ = [
     "ASSESSOR_WORK",
     "LETTER_CSP",
     "OPEN_STATUSES",
+    "Assessor",
     "Deadline",
     "DecisionTerm",
     "FormState",
@@ -83,7 +82,7 @@ LETTER_CSP = (
     " base-uri 'none'; frame-ancestors 'none'; sandbox"
 )
 _TZ = ZoneInfo("Europe/Amsterdam")
-_WORD_KEYS = ("filters", "besluit_outcomes", "roles", "threat_statuses", "concept_marker")
+_WORD_KEYS = ("filters", "besluit_outcomes", "roles", "threat_statuses")
 MAX_REASON = 2000  # AanvullingsverzoekIn.reason
 MAX_MOTIVATION = 4000  # BesluitIn.motivation
 
@@ -250,27 +249,28 @@ class FormState:
 # the assessor's pages are the work of a deciding organisation: this row of the roles table
 # admits only its assessors, so any other role is refused (403, audited) before anything is read
 ASSESSOR_WORK = ("aanvragen", "in_behandeling_nemen")
-
-
-async def _assessor(request: Request, user: Identity) -> None:
-    await check(request, user, *ASSESSOR_WORK)
+Assessor = Annotated[Identity, role_page(*ASSESSOR_WORK)]
 
 
 # --- the queue ---------------------------------------------------------------------------------
 
 
-def _all(store: Store, decider: str | None, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every claim the organisation decides with one of `statuses`, oldest first."""
-    found: list[dict[str, Any]] = []
-    for status in statuses:
-        number = 1
-        while True:
-            items, total = store.page(decider=decider, status=status, page=number, size=100)
-            found.extend(items)
-            if number * 100 >= total or not items:
-                break
-            number += 1
-    return sorted(found, key=lambda a: (a["created_at"], a["id"]))
+def _queue_page(
+    store: Store, decider: str | None, statuses: tuple[str, ...], number: int
+) -> tuple[list[dict[str, Any]], int, int]:
+    """One page of the claims the organisation decides with one of `statuses`, oldest first:
+    (the claims, how many there are in all, the page's number: the last one when `number` is
+    beyond it). Read page by page in the query, never the whole queue."""
+    items, total = store.page(
+        decider=decider, statuses=statuses, oldest_first=True, page=number, size=QUEUE_PAGE
+    )
+    last = max(1, -(-total // QUEUE_PAGE))
+    if number > last:
+        number = last
+        items, total = store.page(
+            decider=decider, statuses=statuses, oldest_first=True, page=number, size=QUEUE_PAGE
+        )
+    return items, total, number
 
 
 def _number(raw: str | None) -> int:
@@ -278,23 +278,21 @@ def _number(raw: str | None) -> int:
 
 
 @router.get("/beoordelen")
-async def queue(request: Request, user: PageUser) -> Response:
+async def queue(request: Request, user: Assessor) -> Response:
     """The claims the assessor's organisation decides, oldest first, with their decision date."""
-    if user is None:
-        return login_redirect(request)
-    await _assessor(request, user)
     store = store_of(request)
     only = scope(user, "aanvragen")
     shown = request.query_params.get("toon", "open")
     if shown not in words()["filters"]:
         shown = "open"
     statuses = OPEN_STATUSES if shown == "open" else (shown,)
-    claims = await run_in_threadpool(_all, store, only.decider_id, statuses)
-    pages = max(1, -(-len(claims) // QUEUE_PAGE))
-    number = min(_number(request.query_params.get("pagina")), pages)
+    requested = _number(request.query_params.get("pagina"))
+    claims, total, number = await run_in_threadpool(
+        _queue_page, store, only.decider_id, statuses, requested
+    )
     rows = []
     now = today()
-    for claim in claims[(number - 1) * QUEUE_PAGE : number * QUEUE_PAGE]:
+    for claim in claims:
         history: list[dict[str, Any]] = []
         if claim["status"] not in ("ingediend", "in_behandeling"):
             # only a claim that left these statuses can have had an information request
@@ -309,9 +307,9 @@ async def queue(request: Request, user: PageUser) -> Response:
         "rows": rows,
         "shown": shown,
         "open": shown == "open",
-        "total": len(claims),
+        "total": total,
         "page_number": number,
-        "pages": pages,
+        "pages": max(1, -(-total // QUEUE_PAGE)),
         "today": now,
     }
     return page(request, "beoordelaar/wachtrij.html.j2", context)
@@ -416,10 +414,7 @@ def _back(aanvraag_id: str, done: str) -> Response:
 
 
 @router.get("/beoordelen/{aanvraag_id}")
-async def claim_page(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
-    await _assessor(request, user)
+async def claim_page(request: Request, aanvraag_id: str, user: Assessor) -> Response:
     await check_claim(request, user, "aanvragen", "lezen", aanvraag_id)
     return await _claim_page(request, aanvraag_id)
 
@@ -443,21 +438,17 @@ async def _claim_action(
     """A posted form on a claim: the CSRF token checked first, then the role and the action
     on this claim (as the API route asks)."""
     form = await read_form(request, user)
-    await _assessor(request, user)
     await check_claim(request, user, *action, aanvraag_id)
     return form
 
 
 @router.post("/beoordelen/{aanvraag_id}/in-behandeling")
-async def take(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def take(request: Request, aanvraag_id: str, user: Assessor) -> Response:
     await _claim_action(request, user, aanvraag_id, ("aanvragen", "in_behandeling_nemen"))
-    assessor = user
     store = store_of(request)
     try:
         await run_in_threadpool(
-            lambda: store.transition(aanvraag_id, "in-behandeling", identity=assessor)
+            lambda: store.transition(aanvraag_id, "in-behandeling", identity=user)
         )
     except Conflict as exc:
         return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
@@ -465,11 +456,8 @@ async def take(request: Request, aanvraag_id: str, user: PageUser) -> Response:
 
 
 @router.post("/beoordelen/{aanvraag_id}/aanvulling")
-async def ask(request: Request, aanvraag_id: str, user: PageUser) -> Response:
-    if user is None:
-        return login_redirect(request)
+async def ask(request: Request, aanvraag_id: str, user: Assessor) -> Response:
     form = await _claim_action(request, user, aanvraag_id, ("aanvragen", "aanvulling_vragen"))
-    assessor = user
     reason = form.get("reden", "").strip()
     state = FormState({"reden": reason})
     if not reason:
@@ -484,7 +472,7 @@ async def ask(request: Request, aanvraag_id: str, user: PageUser) -> Response:
     try:
         await run_in_threadpool(
             lambda: store.transition(
-                aanvraag_id, "aanvullingsverzoeken", identity=assessor, reason=reason
+                aanvraag_id, "aanvullingsverzoeken", identity=user, reason=reason
             )
         )
     except Conflict as exc:
@@ -577,20 +565,17 @@ async def _decision_form(
 
 
 @router.post("/beoordelen/{aanvraag_id}/besluit")
-async def decide(request: Request, aanvraag_id: str, user: PageUser) -> Response:
+async def decide(request: Request, aanvraag_id: str, user: Assessor) -> Response:
     """Decide: follow the advice, or differ from it with a motivation. `actie=voorbeeld`
     shows the letter this besluit would get instead (nothing is stored)."""
-    if user is None:
-        return login_redirect(request)
     action, data, state = await _decision_form(request, user, aanvraag_id)
-    assessor = user
     if state.errors:
         return await _claim_page(request, aanvraag_id, forms={"besluit": state}, status=400)
     store, workers = store_of(request), request.app.state.workers
     try:
         if action == "voorbeeld":
-            return await _preview(request, assessor, aanvraag_id, data)
-        await deciding.decide(store, workers, aanvraag_id, data, assessor)
+            return await _preview(request, user, aanvraag_id, data)
+        await deciding.decide(store, workers, aanvraag_id, data, user)
     except ApiProblem as exc:
         if exc.status == 400:
             rest = _problems_on(state, exc)
@@ -613,11 +598,8 @@ async def _preview(
     basis = await run_in_threadpool(store.decision_basis, aanvraag_id)
     ids = await run_in_threadpool(Attachments(store.engine).ids_of, aanvraag_id)
     body = deciding.check_besluit(data, "besluit", basis, ids)
-    new = await deciding.make_besluit(workers, basis, body, "besluit", assessor)
-    context = json.loads(new.letter_context)
-    markers = [words()["concept_marker"], *context.get("markers", [])]
-    context.update({"concept": True, "markers": markers, "marker": " · ".join(markers)})
-    html = await render(json.dumps(context, ensure_ascii=False).encode("utf-8"), "html")
+    new = await deciding.make_besluit(workers, basis, body, "besluit", assessor, concept=True)
+    html = await render(new.letter_context, "html")
     await run_in_threadpool(
         lambda: store.record(assessor, "brief.voorbeeld_bekijken", "aanvraag", aanvraag_id, {})
     )
@@ -642,20 +624,16 @@ def _letter_response(content: bytes, fmt: LetterFormat, name: str, *, inline: bo
 async def _besluit_access(
     request: Request, user: Identity, besluit_id: str, action: tuple[str, str]
 ) -> None:
-    await _assessor(request, user)
     await check_besluit(request, user, *action, besluit_id)
 
 
 @router.get("/beoordelen/besluiten/{besluit_id}/brief")
-async def letter_html(request: Request, besluit_id: str, user: PageUser) -> Response:
+async def letter_html(request: Request, besluit_id: str, user: Assessor) -> Response:
     """The stored letter as HTML (the same content as the PDF)."""
-    if user is None:
-        return login_redirect(request)
     await _besluit_access(request, user, besluit_id, ("brieven", "lezen"))
-    assessor = user
     store = store_of(request)
     _, _, context = await run_in_threadpool(
-        lambda: store.letter(besluit_id, identity=assessor, fmt="html")
+        lambda: store.letter(besluit_id, identity=user, fmt="html")
     )
     try:
         html = await render(context, "html")
@@ -665,27 +643,19 @@ async def letter_html(request: Request, besluit_id: str, user: PageUser) -> Resp
 
 
 @router.get("/beoordelen/besluiten/{besluit_id}/brief.pdf")
-async def letter_pdf(request: Request, besluit_id: str, user: PageUser) -> Response:
+async def letter_pdf(request: Request, besluit_id: str, user: Assessor) -> Response:
     """The stored letter, the PDF/A that was made with the besluit, as a download."""
-    if user is None:
-        return login_redirect(request)
     await _besluit_access(request, user, besluit_id, ("brieven", "lezen"))
-    assessor = user
     store = store_of(request)
-    pdf, _, _ = await run_in_threadpool(
-        lambda: store.letter(besluit_id, identity=assessor, fmt="pdf")
-    )
+    pdf, _, _ = await run_in_threadpool(lambda: store.letter(besluit_id, identity=user, fmt="pdf"))
     return _letter_response(pdf, "pdf", f"besluit-{besluit_id}", inline=False)
 
 
 @router.post("/beoordelen/besluiten/{besluit_id}/bezwaar")
-async def objection(request: Request, besluit_id: str, user: PageUser) -> Response:
+async def objection(request: Request, besluit_id: str, user: Assessor) -> Response:
     """Register an objection against the current besluit, with the day it was received."""
-    if user is None:
-        return login_redirect(request)
     form = await read_form(request, user)
     await _besluit_access(request, user, besluit_id, ("bezwaren", "indienen"))
-    assessor = user
     store = store_of(request)
     besluit = await run_in_threadpool(store.besluit, besluit_id)
     aanvraag_id = besluit["aanvraag"]["id"]
@@ -701,7 +671,7 @@ async def objection(request: Request, besluit_id: str, user: PageUser) -> Respon
     if day is not None and not state.errors:
         try:
             await deciding.register_bezwaar(
-                store, besluit_id, {"received_on": day.isoformat()}, assessor
+                store, besluit_id, {"received_on": day.isoformat()}, user
             )
         except ApiProblem as exc:
             if exc.status != 400:
@@ -721,23 +691,8 @@ async def objection(request: Request, besluit_id: str, user: PageUser) -> Respon
 
 
 @router.get("/beoordelen/bijlagen/{bijlage_id}")
-async def attachment(request: Request, bijlage_id: str, user: PageUser) -> Response:
+async def attachment(request: Request, bijlage_id: str, user: Assessor) -> Response:
     """An attachment's bytes as a download (recorded in the audit log, as in the API)."""
-    if user is None:
-        return login_redirect(request)
-    await _assessor(request, user)
     await check_bijlage(request, user, "bijlagen", "downloaden", bijlage_id)
-    assessor = user
     store = store_of(request)
-    content, kind = await run_in_threadpool(Attachments(store.engine).content, bijlage_id)
-    await run_in_threadpool(
-        lambda: store.record(assessor, "bijlage.downloaden", "bijlage", bijlage_id, {})
-    )
-    return Response(
-        content,
-        media_type=kind,
-        headers={
-            "Content-Disposition": f'attachment; filename="bijlage-{bijlage_id}{SUFFIXES[kind]}"',
-            "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
-        },
-    )
+    return await run_in_threadpool(download, store, user, bijlage_id)

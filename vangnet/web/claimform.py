@@ -30,6 +30,7 @@ from vangnet.messages import MESSAGES, message
 from vangnet.web.render import texts
 
 __all__ = [
+    "ADD_LINE",
     "MAX_LINES",
     "NOT_IN_CATALOGUE",
     "FilledForm",
@@ -40,13 +41,17 @@ __all__ = [
     "catalogue_for_form",
     "claim_sections",
     "claim_values",
+    "form_context",
+    "form_lines",
     "line_fields",
     "option_value",
     "read_form",
+    "shown_again",
     "validated_claim",
 ]
 
 MAX_LINES = 500  # the contract's limit on measure lines
+ADD_LINE = "regel-toevoegen"  # the `actie` of the button that adds a line
 # the option value of the measure list's entry 'niet in de catalogus' (codes are upper case)
 NOT_IN_CATALOGUE = "niet-in-catalogus"
 
@@ -463,3 +468,38 @@ def claim_values(
             elif line.get(f.path) is not None:
                 values[f.name] = _as_text(f, line[f.path])
     return FilledForm(values, lines)
+
+
+def form_lines(raw: str | None) -> int:
+    """The number of measure lines a posted form says it has (`regels`), 1 to `MAX_LINES`."""
+    return max(1, min(int(raw), MAX_LINES)) if raw and raw.isdigit() and len(raw) < 4 else 1
+
+
+def shown_again(
+    form: Mapping[str, str], layout: FormLayout, catalogues: CatalogueSet, *, add: bool
+) -> tuple[FilledForm, str | None]:
+    """The posted form to show again, without problems (nothing is checked until it is sent):
+    with one more empty line when `add` (up to `MAX_LINES`), and the id of the field to focus
+    (the new line's first), or None."""
+    lines = form_lines(form.get("regels"))
+    more = add and lines < MAX_LINES
+    filled = read_form(form, layout, catalogues, lines + (1 if more else 0))
+    # the ids of a line do not depend on the catalogue
+    focus = line_fields(layout, catalogues.versions[-1], lines)[0].id if more else None
+    return FilledForm(filled.values, filled.lines), focus
+
+
+def form_context(
+    filled: FilledForm, layout: FormLayout, catalogues: CatalogueSet, *, focus: str | None = None
+) -> dict[str, Any]:
+    """What the claim form's templates show: its sections, its lines with the choice list of
+    the catalogue for the typed reference date, the typed values and their problems."""
+    catalogue = catalogue_for_form(catalogues, filled.values.get("reference_date", ""))
+    return {
+        "sections": claim_sections(layout),
+        "lines": [line_fields(layout, catalogue, j) for j in range(filled.lines)],
+        "form": filled,
+        "focus": focus,
+        "max_lines": MAX_LINES,
+        "catalogue": catalogue,
+    }

@@ -1,10 +1,12 @@
 """Error pages in the house style for everything outside `/v1` (the API keeps problem+json).
 
 Two parts, because of where Starlette handles what:
-- `PageRoute` is the route class of every page: an unexpected error inside a page becomes the
-  500 page here, before it could reach the security middleware (which answers the API's 500
-  problem). Nothing about the error reaches the browser; the log gets the route and the kind
-  of error, never a value (a claim's contents describe threatened people).
+- `PageRoute` is the route class of every page: a page that needs an account answers with the
+  login page when nobody is signed in (`vangnet.web.access.SignedOut`); an unexpected error
+  inside a page becomes the 500 page here, before it could reach the security middleware
+  (which answers the API's 500 problem). Nothing about the error reaches the browser; the log
+  gets the route and the kind of error, never a value (a claim's contents describe threatened
+  people).
 - `install_error_pages` replaces the root application's handlers for HTTP errors (404, 405,
   ...) and invalid requests with pages; under `/v1` it keeps answering problems.
 """
@@ -21,6 +23,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vangnet.service.problems import http_exception_handler
+from vangnet.web.access import SignedOut, login_redirect
 from vangnet.web.render import page, texts
 
 __all__ = ["PageRoute", "error_page", "install_error_pages"]
@@ -55,6 +58,8 @@ class PageRoute(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 return await handler(request)
+            except SignedOut:
+                return login_redirect(request)
             except (StarletteHTTPException, RequestValidationError):
                 raise
             except Exception as exc:  # noqa: BLE001 - a page never shows a traceback

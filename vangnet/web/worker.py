@@ -8,12 +8,15 @@ change they try. All of it runs in one call in the worker that holds the engine
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from typing import Any
 
 from vangnet.decision import refusal_for
 from vangnet.exceptions import ClaimError, EngineFailure, EvaluationError, NoRulesetError
 
-__all__ = ["PRECHECK", "precheck_in_worker"]
+__all__ = ["PRECHECK", "ResultCache", "precheck_in_worker"]
 
 PRECHECK = "precheck"
 # at most this many counterfactuals on the page (the CLI's default too)
@@ -44,3 +47,35 @@ def precheck_in_worker(claim: dict[str, Any]) -> tuple[str, Any]:
         "calculation": calc.as_dict(),
         "counterfactuals": [c.as_dict() for c in found],
     }
+
+
+class ResultCache:
+    """The last `size` results of pre-checks in this process, by a key that names everything
+    they depend on (the claim's, the ruleset's and the catalogue's sha256), least recently
+    used out first: a claim page seen again costs no engine run. Thread-safe; the results are
+    plain data that nobody changes."""
+
+    def __init__(self, size: int = 256) -> None:
+        if size < 1:
+            raise ValueError("size must be 1 or more")
+        self.size = size
+        self._lock = threading.Lock()
+        self._results: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, result: Any) -> None:
+        with self._lock:
+            self._results[key] = result
+            self._results.move_to_end(key)
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._results)

@@ -23,14 +23,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from vangnet.claim import claim_sha256
-from vangnet.exceptions import Problem
 from vangnet.service.authz import Grant, authorize, scope
 from vangnet.service.body import read_model
 from vangnet.service.deps import StoreDep, ValidatorDep, WorkersDep, may
 from vangnet.service.identity import Identity
-from vangnet.service.intake import deciding_organisation, evaluate, read_claim, refuse_simulation
-from vangnet.service.lifecycle import TRANSITIONS, Status
+from vangnet.service.intake import read_claim, submit, supplement
+from vangnet.service.lifecycle import Status
 from vangnet.service.problems import ApiProblem
 from vangnet.service.pseudonyms import Pseudonymiser
 from vangnet.service.responses import json_body, json_response
@@ -167,21 +165,15 @@ async def post_aanvraag(
     bewaard."""
     authorize(identity, "aanvragen", "indienen")
     data, claim = await read_claim(request, validator)
-    refuse_simulation(claim, validator)
-    owner = identity.organisatie_id
-    decider = deciding_organisation(claim, validator, owner)
     with _problems():
-        if idempotency_key is not None:
-            earlier = await run_in_threadpool(
-                lambda: store.replay(idempotency_key, claim_sha256(claim), owner=owner)
-            )
-            if earlier is not None:
-                return _created(earlier)
-        evaluated = await evaluate(data, claim, workers)
-        stored, _ = await run_in_threadpool(
-            lambda: store.submit(
-                evaluated, identity=identity, decider=decider, idempotency_key=idempotency_key
-            )
+        stored = await submit(
+            data,
+            claim,
+            validator=validator,
+            workers=workers,
+            store=store,
+            identity=identity,
+            idempotency_key=idempotency_key,
         )
     return _created(stored)
 
@@ -328,32 +320,16 @@ async def post_aanvulling(
     await allowed(store, identity, _ACTIONS["aanvullingen"], aanvraag_id)
     data, claim = await read_claim(request, validator)
     with _problems(aanvraag_id):
-        seen = await run_in_threadpool(store.snapshot, aanvraag_id)
-        if seen.status not in TRANSITIONS["aanvullingen"].sources:
-            raise TransitionRefused(seen.status, "aanvullingen")
-        if claim.scheme != seen.scheme:
-            raise ApiProblem(
-                400,
-                f"Een aanvulling hoort bij dezelfde regeling ({seen.scheme}).",
-                code="ongeldige_aanvraag",
-                problems=[_scheme_problem(claim.scheme, seen.scheme)],
-            )
-        refuse_simulation(claim, validator)
-        evaluated = await evaluate(data, claim, workers)
-        body = await run_in_threadpool(
-            lambda: store.transition(
-                aanvraag_id,
-                "aanvullingen",
-                identity=identity,
-                evaluated=evaluated,
-                expected_lock=seen.lock_version,
-            )
+        body = await supplement(
+            aanvraag_id,
+            data,
+            claim,
+            validator=validator,
+            workers=workers,
+            store=store,
+            identity=identity,
         )
     return json_response(body)
-
-
-def _scheme_problem(given: str, stored: str) -> Problem:
-    return Problem("scheme", given, f"moet {stored} zijn, de regeling van de aanvraag")
 
 
 @router.post(

@@ -29,23 +29,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from vangnet.service.attachments import (
     MAGIC,
     MAGIC_LENGTH,
     MAX_BYTES,
-    SUFFIXES,
     Attachments,
     ClaimClosed,
     MediaType,
     SameBytesOtherSoort,
     Soort,
     Upload,
+    download,
+    logged_addition,
     sniff,
 )
-from vangnet.service.audit import AuditEvent
 from vangnet.service.authz import authorize
 from vangnet.service.body import media_type
 from vangnet.service.deps import StoreDep, may
@@ -217,26 +216,7 @@ async def post_bijlage(
         await run_in_threadpool(attachments.check_open, aanvraag_id)
         upload = await _receive(request, declared)
 
-        def logged(session: Session, added: dict[str, Any]) -> None:
-            store.audit.append(
-                session,
-                AuditEvent(
-                    actor=identity.actor,
-                    action="bijlage.toevoegen",
-                    result="gelukt",
-                    origin=identity.origin,
-                    object_type="bijlage",
-                    object_id=added["id"],
-                    details={
-                        "aanvraag": aanvraag_id,
-                        "soort": added["soort"],
-                        "media_type": added["media_type"],
-                        "size": added["size"],
-                        "sha256": added["sha256"],
-                    },
-                ),
-            )
-
+        logged = logged_addition(store.audit, identity, aanvraag_id)
         stored, created = await run_in_threadpool(
             lambda: attachments.add(aanvraag_id, soort, upload, on_stored=logged)
         )
@@ -286,16 +266,4 @@ async def get_bijlage(
         ref = await run_in_threadpool(store.bijlage_ref, bijlage_id)
     authorize(identity, "bijlagen", "downloaden", ref)
     with _problems("bijlage", bijlage_id):
-        content, kind = await run_in_threadpool(Attachments(store.engine).content, bijlage_id)
-    await run_in_threadpool(
-        lambda: store.record(identity, "bijlage.downloaden", "bijlage", bijlage_id, {})
-    )
-    return Response(
-        content,
-        media_type=kind,
-        headers={
-            "Content-Disposition": f'attachment; filename="bijlage-{bijlage_id}{SUFFIXES[kind]}"',
-            # opened in a browser anyway: no scripts, no plug-ins, no framing
-            "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
-        },
-    )
+        return await run_in_threadpool(download, store, identity, bijlage_id)
