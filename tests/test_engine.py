@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import durable_rules_engine
@@ -96,3 +97,51 @@ def test_engine_calls_are_serialised_across_threads(engine: RuleEngine) -> None:
 
 def test_the_module_is_the_real_c_engine() -> None:
     assert hasattr(durable_rules_engine, "assert_facts")
+
+
+def test_facts_given_as_members_fire_as_the_same_facts(engine: RuleEngine) -> None:
+    from vangnet.engine import fact_members, member_key, member_value
+
+    facts = [
+        {"id": "l0", "kind": "line", "x": 1},
+        {"id": "l1", "kind": "line", "x": 1, "y": 9},
+        {"id": "l2", "kind": "line", "y": 2},
+    ]
+    members = []
+    for f in facts:
+        shared = {k: v for k, v in f.items() if k != "y"}
+        text = fact_members(shared)
+        if "y" in f:
+            text += "," + member_key("y") + member_value(f["y"])
+        assert json.loads("{" + text + "}") == f
+        members.append(text)
+    with engine.session(_name(engine)) as s:
+        by_members = s.assert_members(members)
+    with engine.session(_name(engine)) as s:
+        by_dicts = s.assert_actions(facts)
+    assert sorted(by_members) == sorted(by_dicts)
+    assert sorted((r, i) for r, ids in by_members for i in ids) == [
+        ("R#0", "l0"), ("R#0", "l1"), ("R#1", "l1"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", [True, False, 0, -3, 20160510, 'zoë "x"', None, 1.5])
+def test_member_values_encode_as_fact_members_do(value: object) -> None:
+    from vangnet.engine import fact_members, member_key, member_value
+
+    assert member_key("v") + member_value(value) == fact_members({"v": value})
+
+
+def test_a_trace_makes_its_firings_when_read() -> None:
+    from vangnet.engine import Trace
+
+    trace = Trace([("R#0", ["l0", "l1"]), ("R#1", ["l1"])], [("C#0", ["claim"])])
+    expected = (Firing("R#0", "l0"), Firing("R#0", "l1"), Firing("R#1", "l1"),
+                Firing("C#0", "claim"))  # fmt: skip
+    assert trace == expected
+    assert tuple(trace) == expected
+    assert len(trace) == 4
+    assert trace[-1] == Firing("C#0", "claim")
+    assert trace[1:3] == expected[1:3]
+    assert trace == Trace([("R#0", ["l0", "l1"]), ("R#1", ["l1"]), ("C#0", ["claim"])])
+    assert repr(trace) == repr(expected)

@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from vangnet.jsonout import dumps
+from vangnet.jsonout import NUMBER_FENCE, dumps, fenced
 
 
 @pytest.mark.parametrize(
@@ -132,3 +132,18 @@ def test_text_cannot_forge_a_number() -> None:
     tricky = ["0123456789abcdef12.5" + "0123456789abcdef", "12.50"]
     assert json.loads(dumps(tricky)) == tricky
     assert dumps({"a": Decimal("12.50"), "b": "12.50"}) == '{"a":12.50,"b":"12.50"}'
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+@example(Decimal("-0.00"))
+@example(Decimal("1E+3"))
+@example(Decimal("1E-7"))
+@example(Decimal("0E-9"))
+def test_fenced_writes_the_fixed_point_text(value: Decimal) -> None:
+    assert fenced(value) == f"{NUMBER_FENCE}{value:f}{NUMBER_FENCE}"
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "-Infinity"])
+def test_fenced_refuses_what_is_no_number(value: str) -> None:
+    with pytest.raises(ValueError, match="finite"):
+        fenced(Decimal(value))

@@ -7,6 +7,7 @@ apart from their index.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
@@ -16,7 +17,7 @@ from vangnet.catalogue import Catalogue, CatalogueItem, CatalogueSet
 from vangnet.claim import Claim, Measure
 from vangnet.exceptions import NoRulesetError
 from vangnet.messages import message
-from vangnet.money import ZERO, round_cents
+from vangnet.money import CENT, ZERO, round_cents
 from vangnet.validity import describe_periods
 
 __all__ = ["CalculatedLine", "Calculation", "calculate", "catalogue_for"]
@@ -35,15 +36,34 @@ class CalculatedLine:
     claimed_eur: Decimal
     reference_unit_price_eur: Decimal | None
     reference_eur: Decimal | None
-    deviation_pct: Decimal | None
     pkvw_equivalent: CatalogueItem | None
     # unrounded: the rules subtract it before the line's single rounding
     pkvw_equivalent_exact: Decimal | None
-    pkvw_equivalent_eur: Decimal | None
 
     @property
     def specified(self) -> bool:
         return self.item is not None
+
+    # The next two are computed when read: deciding a claim needs neither.
+
+    @property
+    def deviation_pct(self) -> Decimal | None:
+        """How far the unit price lies above (or below) the reference, in percent."""
+        ref_unit = self.reference_unit_price_eur
+        if ref_unit is None or not ref_unit > 0:
+            return None
+        exact = (self.measure.unit_price_eur - ref_unit) * 100 / ref_unit
+        deviation = exact.quantize(_PCT, rounding=ROUND_HALF_UP)
+        if deviation == 0 and exact != 0:
+            # a price that differs from the reference never shows as a 0.00 % deviation
+            deviation = exact.quantize(_PCT, rounding=ROUND_UP)
+        return deviation
+
+    @property
+    def pkvw_equivalent_eur(self) -> Decimal | None:
+        """The PKVW-level equivalent's reference amount, rounded to cents."""
+        exact = self.pkvw_equivalent_exact
+        return None if exact is None else round_cents(exact)
 
     @property
     def reference_is_estimate(self) -> bool | None:
@@ -121,36 +141,20 @@ def catalogue_for(catalogues: CatalogueSet, day: date) -> Catalogue:
     return catalogue
 
 
-def _line(index: int, m: Measure, catalogue: Catalogue) -> CalculatedLine:
-    claimed = round_cents(m.quantity * m.unit_price_eur)
-    item = catalogue.get(m.catalogue_code)
-    ref_unit = None if item is None else item.reference_unit_price_eur
-    reference = deviation = None
-    if ref_unit is not None:
-        reference = round_cents(m.quantity * ref_unit)
-        if ref_unit > 0:
-            exact = (m.unit_price_eur - ref_unit) * 100 / ref_unit
-            deviation = exact.quantize(_PCT, rounding=ROUND_HALF_UP)
-            if deviation == 0 and exact != 0:
-                # a price that differs from the reference never shows as a 0.00 % deviation
-                deviation = exact.quantize(_PCT, rounding=ROUND_UP)
-    eq = None if item is None else catalogue.get(item.pkvw_equivalent)
-    eq_exact = eq_eur = None
+def _line(index: int, m: Measure, items: Mapping[str, CatalogueItem]) -> CalculatedLine:
+    # half-up to cents as `round_cents`, written out: this runs for every line of every claim
+    quantity = m.quantity
+    claimed = (quantity * m.unit_price_eur).quantize(CENT, ROUND_HALF_UP)
+    item = items.get(m.code) if m.code else None
+    if item is None:
+        return CalculatedLine(index, m, None, claimed, None, None, None, None)
+    ref_unit = item.reference_unit_price_eur
+    reference = None if ref_unit is None else (quantity * ref_unit).quantize(CENT, ROUND_HALF_UP)
+    eq = None if item.pkvw_equivalent is None else items.get(item.pkvw_equivalent)
+    eq_exact = None
     if eq is not None and eq.reference_unit_price_eur is not None:
-        eq_exact = m.quantity * eq.reference_unit_price_eur
-        eq_eur = round_cents(eq_exact)
-    return CalculatedLine(
-        index=index,
-        measure=m,
-        item=item,
-        claimed_eur=claimed,
-        reference_unit_price_eur=ref_unit,
-        reference_eur=reference,
-        deviation_pct=deviation,
-        pkvw_equivalent=eq,
-        pkvw_equivalent_exact=eq_exact,
-        pkvw_equivalent_eur=eq_eur,
-    )
+        eq_exact = quantity * eq.reference_unit_price_eur
+    return CalculatedLine(index, m, item, claimed, ref_unit, reference, eq, eq_exact)
 
 
 def calculate(claim: Claim, catalogues: CatalogueSet | Catalogue) -> Calculation:
@@ -160,11 +164,14 @@ def calculate(claim: Claim, catalogues: CatalogueSet | Catalogue) -> Calculation
         if isinstance(catalogues, Catalogue)
         else catalogue_for(catalogues, claim.reference_date)
     )
-    lines = tuple(_line(i, m, catalogue) for i, m in enumerate(claim.measures))
-    claimed = sum((line.claimed_eur for line in lines), ZERO)
-    referenced = [line for line in lines if line.reference_eur is not None]
-    reference = sum((line.reference_eur for line in referenced if line.reference_eur), ZERO)
-    with_reference = sum((line.claimed_eur for line in referenced), ZERO)
+    items = catalogue.items
+    lines = tuple([_line(i, m, items) for i, m in enumerate(claim.measures)])
+    claimed = reference = with_reference = ZERO
+    for line in lines:
+        claimed += line.claimed_eur
+        if line.reference_eur is not None:
+            reference += line.reference_eur
+            with_reference += line.claimed_eur
     per_inhabitant = share = None
     municipality = claim.municipality
     if municipality is not None:

@@ -16,7 +16,8 @@ What was measured about it (`shared/engine/durable-rules.md`) decides the shape:
   session: the session is deleted and the error passes to the caller.
 
 Every firing is returned as (engine rule name, fact id): the trace that decisions, letters and
-auditors use.
+auditors use. `Session.assert_actions` gives the same record per engine action (a rule name and
+the ids of the facts it matched), so the decision core need not build an object per firing.
 """
 
 from __future__ import annotations
@@ -26,16 +27,27 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import durable_rules_engine as _c
 
 from vangnet.exceptions import EngineFailure
 
-__all__ = ["DURABLE_VERSION", "Firing", "RuleEngine", "Session", "default_engine"]
+__all__ = [
+    "DURABLE_VERSION",
+    "Action",
+    "Firing",
+    "RuleEngine",
+    "Session",
+    "Trace",
+    "default_engine",
+    "fact_members",
+    "member_key",
+    "member_value",
+]
 
 DURABLE_VERSION = "2.0.28"
 
@@ -54,9 +66,80 @@ class Firing:
     fact_id: str
 
 
+# One engine action: the engine rule's name and the ids of the facts it matched, in order.
+Action = tuple[str, list[str]]
+
+
+class Trace(Sequence[Firing]):
+    """Every firing of an evaluation in order, from the engine's actions: the `Firing`s are
+    made when the trace is first read (deciding needs only the actions)."""
+
+    __slots__ = ("_actions", "_firings")
+
+    def __init__(self, *phases: Sequence[Action]) -> None:
+        self._actions = phases
+        self._firings: tuple[Firing, ...] | None = None
+
+    def firings(self) -> tuple[Firing, ...]:
+        if self._firings is None:
+            self._firings = tuple(
+                Firing(rule, fact_id)
+                for actions in self._actions
+                for rule, ids in actions
+                for fact_id in ids
+            )
+            self._actions = ()
+        return self._firings
+
+    @overload
+    def __getitem__(self, index: int) -> Firing: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Firing, ...]: ...
+    def __getitem__(self, index: int | slice) -> Firing | tuple[Firing, ...]:
+        return self.firings()[index]
+
+    def __len__(self) -> int:
+        return len(self.firings())
+
+    def __iter__(self) -> Iterator[Firing]:
+        return iter(self.firings())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Trace):
+            return self.firings() == other.firings()
+        return self.firings() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self.firings())
+
+
 def _dumps(value: Any) -> str:
     # rules and facts must be encoded alike: strings are compared as raw JSON text
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def fact_members(fields: Mapping[str, Any]) -> str:
+    """`fields` as the members of a JSON object, without the braces, encoded as the engine
+    compares them: parts shared by many facts are encoded once (`Session.assert_members`)."""
+    return _dumps(dict(fields))[1:-1]
+
+
+def member_key(name: str) -> str:
+    """`"name":`, the start of a fact member, encoded as `fact_members` does."""
+    return _dumps(name) + ":"
+
+
+def member_value(value: Any) -> str:
+    """One value of a fact member, encoded as `fact_members` does."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return int.__repr__(value)
+    return _dumps(value)
 
 
 class Session:
@@ -70,18 +153,34 @@ class Session:
 
     def assert_facts(self, facts: Sequence[dict[str, Any]]) -> list[Firing]:
         """Assert `facts` (each with a unique `id`) and run every action they cause."""
-        batch = [{**f, "sid": self._sid} for f in facts]
-        engine = self._engine
+        return [
+            Firing(rule, fact_id) for rule, ids in self.assert_actions(facts) for fact_id in ids
+        ]
+
+    def assert_actions(self, facts: Sequence[dict[str, Any]]) -> list[Action]:
+        """`assert_facts`, with the firings grouped per engine action, in firing order."""
         started = time.perf_counter_ns()
+        batch = [{**f, "sid": self._sid} for f in facts]
+        return self._assert(_dumps(batch), started)
+
+    def assert_members(self, members: Sequence[str]) -> list[Action]:
+        """`assert_actions` for facts given as the members of their JSON objects (built with
+        `fact_members` and `member_value`; each with its unique `id`)."""
+        started = time.perf_counter_ns()
+        head = '{"sid":' + _dumps(self._sid) + ","
+        return self._assert("[" + ",".join([head + m + "}" for m in members]) + "]", started)
+
+    def _assert(self, batch: str, started: int) -> list[Action]:
+        engine = self._engine
         try:
-            result = _c.assert_facts(self._handle, _dumps(batch))
+            result = _c.assert_facts(self._handle, batch)
             # result code 1 only means "some fact matched no rule"; 2 is a duplicate fact
             if result[0] == 2:
                 raise EngineFailure("de regelengine weigerde een dubbel feit")
             self._state = result[1]
-            firings = engine._drain(self._handle, self._state)
+            actions = engine._drain(self._handle, self._state)
             engine.engine_ns += time.perf_counter_ns() - started
-            return firings
+            return actions
         except EngineFailure:
             engine._broken = True
             raise
@@ -132,8 +231,8 @@ class RuleEngine:
     def registered(self, name: str) -> bool:
         return name in self._handles
 
-    def _drain(self, handle: int, state: int) -> list[Firing]:
-        firings: list[Firing] = []
+    def _drain(self, handle: int, state: int) -> list[Action]:
+        actions: list[Action] = []
         result = _c.start_action_for_state(handle, state)
         message = None if not result else result[1]
         while message:
@@ -141,10 +240,9 @@ class RuleEngine:
             # Only the rule name and the fact ids are needed; reading them with a regular
             # expression is five times faster than decoding every matched fact.
             end = message.index('"', 2)
-            rule = message[2:end]
-            firings.extend(Firing(rule, fact_id) for fact_id in _FACT_ID.findall(message, end))
+            actions.append((message[2:end], _FACT_ID.findall(message, end)))
             message = _c.complete_and_start_action(handle, state)
-        return firings
+        return actions
 
     @contextmanager
     def session(self, name: str) -> Iterator[Session]:
@@ -154,7 +252,7 @@ class RuleEngine:
             handle = self._handles[name]
             sid = str(next(self._sids))
             session = Session(self, handle, sid)
-            session.assert_facts([START])
+            session.assert_actions([START])
             try:
                 yield session
             finally:

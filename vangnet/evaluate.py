@@ -16,7 +16,8 @@ Nothing here knows a scheme, a rule id or a number of a regulation: they come fr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, Decimal
@@ -24,7 +25,7 @@ from typing import Any, cast
 
 from vangnet import __version__
 from vangnet.calculator import CalculatedLine, Calculation, calculate
-from vangnet.catalogue import CatalogueSet, load_catalogues
+from vangnet.catalogue import Catalogue, CatalogueSet, load_catalogues
 from vangnet.claim import Claim, claim_sha256, decode_json, parse_claim
 from vangnet.decision import (
     CatalogueRef,
@@ -36,8 +37,18 @@ from vangnet.decision import (
     Outcome,
     Receipt,
     RulesetRef,
+    trusted,
 )
-from vangnet.engine import DURABLE_VERSION, Firing, RuleEngine, default_engine
+from vangnet.engine import (
+    DURABLE_VERSION,
+    Firing,
+    RuleEngine,
+    Trace,
+    default_engine,
+    fact_members,
+    member_key,
+    member_value,
+)
 from vangnet.exceptions import (
     ClaimError,
     EvaluationError,
@@ -47,12 +58,15 @@ from vangnet.exceptions import (
 )
 from vangnet.facts import (
     CLAIM_FIELDS,
+    ITEM_FIELDS,
+    ITEM_TEXTS,
+    LINE_ENGINE_VALUES,
     LINE_FIELDS,
+    LINE_TEXTS,
     ClaimTotals,
-    Display,
     claim_display,
     claim_values,
-    line_display,
+    eur_text,
     line_values,
     to_fact,
 )
@@ -68,9 +82,9 @@ _NOTHING = Decimal("0.00")
 ENGINE_NAME = f"vangnet {__version__}; durable-rules {DURABLE_VERSION}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs a setattr per field per line
 class LineResult:
-    """One line's own assessment."""
+    """One line's own assessment (treat as read-only)."""
 
     line: CalculatedLine
     status: LineStatus
@@ -86,7 +100,7 @@ class Evaluation:
     decision: Decision
     calculation: Calculation
     ruleset: Ruleset
-    trace: tuple[Firing, ...]
+    trace: Sequence[Firing]  # a `Trace`
     facts: Mapping[str, Mapping[str, Any]]
 
 
@@ -144,6 +158,187 @@ class _Values(Mapping[str, str]):
         return len(self._rs.values) + len(self._rs.params)
 
 
+@dataclass(frozen=True, slots=True)
+class _Program:
+    """What the fired line clauses of a line do: the first gate in the ruleset's order, or
+    else the amount steps in step order (`has_base`: the first one sets the base amount)."""
+
+    gate: tuple[Rule, Clause] | None
+    steps: tuple[tuple[Rule, Clause], ...]
+    has_base: bool
+
+
+# An explanation template with the texts that are the same for every line of one item filled
+# in: the rest of the template and the names it still needs per line (none: the finished text).
+# None when the template cannot be filled ahead (a format spec or a conversion in a field).
+_Filled = tuple[str, tuple[str, ...]] | None
+
+
+def _braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+class _Item:
+    """What a line plan keeps per catalogue item: the item's part of the line fact, its texts
+    and parameter-bound caps, and its explanation templates filled in as far as they can be."""
+
+    __slots__ = ("caps", "fact", "filled", "members", "texts")
+
+    def __init__(self, fact: dict[str, Any]) -> None:
+        self.fact = fact
+        # the same fields as engine JSON, each member preceded by a comma
+        self.members = "".join("," + fact_members({k: v}) for k, v in fact.items())
+        self.texts: dict[str, str] = {}
+        self.filled: dict[str, _Filled] = {}
+        self.caps: dict[str, Decimal] = {}
+
+
+class _LinePlan:
+    """What the line rules of one ruleset version read and do, against one catalogue version,
+    worked out once (per process) so that deciding a line is mostly lookups:
+
+    - the line fact: the tested fields that depend only on the catalogue item are built once per
+      item (`ITEM_FIELDS`), the others per line (`LINE_ENGINE_VALUES`);
+    - the clauses that fired on a line become a `_Program`, kept per combination of clauses;
+    - each explanation template is filled in once per item with the texts that depend only on
+      the item (`ITEM_TEXTS`), the parameters and the values that depend on no other field;
+      per line only the rest is formatted.
+
+    The numbers still come from the ruleset: the plan only remembers what it computed.
+    """
+
+    def __init__(self, rs: Ruleset, catalogue: Catalogue) -> None:
+        self.rs = rs
+        self.categories = catalogue.categories
+        self.item_fields = rs.line_fields & ITEM_FIELDS
+        self.line_getters = tuple(
+            (name, LINE_ENGINE_VALUES[name], "," + member_key(name))
+            for name in sorted(rs.line_fields - ITEM_FIELDS)
+        )
+        per_line = LINE_FIELDS.keys() - ITEM_FIELDS
+        # ruleset values whose text is the same for every line with the same item
+        self.item_values = frozenset(
+            name for name, (expr, _) in rs.values.items() if not expr.fields & per_line
+        )
+        # tolerances that depend on no field: one number per clause
+        self.tolerances: dict[str, Decimal | None] = {
+            c.name: evaluate_expr(c.tolerance, rs.params, {})
+            for rule in rs.line_rules
+            for c in rule.clauses
+            if c.tolerance is not None and not c.tolerance.fields
+        }
+        self._items: dict[str | None, _Item] = {}
+        self._programs: dict[tuple[str, ...], _Program] = {}
+
+    def item(self, line: CalculatedLine) -> _Item:
+        code = None if line.item is None else line.item.code
+        item = self._items.get(code)
+        if item is None:
+            fact = to_fact(line_values(line, None), LINE_FIELDS, self.item_fields)
+            item = self._items[code] = _Item(fact)
+        return item
+
+    def program(self, fired: list[str]) -> _Program:
+        key = tuple(fired)
+        program = self._programs.get(key)
+        if program is None:
+            program = self._programs[key] = self._program(set(fired))
+        return program
+
+    def _program(self, fired: set[str]) -> _Program:
+        amounts: list[tuple[Rule, Clause]] = []
+        for rule in self.rs.line_rules:
+            for c in rule.clauses:
+                if c.name not in fired:
+                    continue
+                if c.status is not None:
+                    return _Program((rule, c), (), False)
+                amounts.append((rule, c))
+        amounts.sort(key=lambda rc: rc[1].step)
+        has_base = bool(amounts) and amounts[0][1].amount == "base_claimed"
+        return _Program(None, tuple(amounts), has_base)
+
+    # --- explanations -------------------------------------------------------------------------
+
+    def explain(
+        self, template: str, line: CalculatedLine, item: _Item, assessed_on: date | None
+    ) -> str:
+        """`template` formatted for `line`."""
+        try:
+            filled = item.filled[template]
+        except KeyError:
+            filled = item.filled[template] = self._fill(template, line, item, assessed_on)
+        if filled is None:
+            return template.format_map(_LineTexts(self, line, item, assessed_on))
+        rest, names = filled
+        if not names:
+            return rest
+        return rest.format_map({n: self._line_text(n, line, assessed_on) for n in names})
+
+    def _per_line(self, name: str) -> bool:
+        if name in LINE_TEXTS:
+            return name not in ITEM_TEXTS
+        return name not in self.rs.params and name not in self.item_values
+
+    def _fill(
+        self, template: str, line: CalculatedLine, item: _Item, assessed_on: date | None
+    ) -> _Filled:
+        rest: list[str] = []
+        done: list[str] = []
+        names: list[str] = []
+        for literal, name, spec, conversion in string.Formatter().parse(template):
+            rest.append(_braces(literal))
+            done.append(literal)
+            if name is None:
+                continue
+            if spec or conversion or not name.isidentifier():
+                return None
+            if self._per_line(name):
+                rest.append("{" + name + "}")
+                names.append(name)
+            else:
+                text = self.text(name, line, item, assessed_on)
+                rest.append(_braces(text))
+                done.append(text)
+        if not names:
+            return "".join(done), ()
+        return "".join(rest), tuple(names)
+
+    def _line_text(self, name: str, line: CalculatedLine, assessed_on: date | None) -> str:
+        get = LINE_TEXTS.get(name)
+        if get is not None:
+            return get(line, self.categories, assessed_on)
+        return _Values(self.rs, line_values(line, assessed_on))[name]
+
+    def text(self, name: str, line: CalculatedLine, item: _Item, assessed_on: date | None) -> str:
+        """The text `name` for an explanation of `line` (kept per item where it can be)."""
+        if self._per_line(name):
+            return self._line_text(name, line, assessed_on)
+        text = item.texts.get(name)
+        if text is None:
+            text = item.texts[name] = self._line_text(name, line, assessed_on)
+        return text
+
+
+class _LineTexts(dict[str, str]):
+    """The texts of one line for `str.format_map`, each formatted when first named."""
+
+    __slots__ = ("_assessed_on", "_item", "_line", "_plan")
+
+    def __init__(
+        self, plan: _LinePlan, line: CalculatedLine, item: _Item, assessed_on: date | None
+    ) -> None:
+        super().__init__()
+        self._plan = plan
+        self._line = line
+        self._item = item
+        self._assessed_on = assessed_on
+
+    def __missing__(self, name: str) -> str:
+        text = self[name] = self._plan.text(name, self._line, self._item, self._assessed_on)
+        return text
+
+
 class Decider:
     """Decides claims under the published rulesets and catalogues, on one rule engine."""
 
@@ -160,6 +355,7 @@ class Decider:
         self.catalogues = catalogues if catalogues is not None else load_catalogues()
         self.engine = engine if engine is not None else default_engine()
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._plans: dict[tuple[str, str], _LinePlan] = {}
         if prime:
             for versions in self.rulesets.values():
                 for rs in versions:
@@ -313,28 +509,47 @@ class Decider:
                 " beoordeeld"
             ) from exc
 
+    def _plan(self, rs: Ruleset, catalogue: Catalogue) -> _LinePlan:
+        key = (rs.sha256, catalogue.sha256)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _LinePlan(rs, catalogue)
+        return plan
+
     def _run(self, session: Any, rs: Ruleset, calc: Calculation, forced: bool) -> Evaluation:
         claim = calc.claim
         assessed_on = None if claim.threat is None else claim.threat.assessed_on
+        plan = self._plan(rs, calc.catalogue)
         facts: dict[str, dict[str, Any]] = {}
-        values_by_line = []
+        items = []
+        getters = plan.line_getters
+        members = []
         for line in calc.lines:
-            values = line_values(line, assessed_on)
-            values_by_line.append(values)
-            fact = to_fact(values, LINE_FIELDS, rs.line_fields)
-            fact["id"] = f"l{line.index}"
+            item = plan.item(line)
+            items.append(item)
+            fact = item.fact.copy()
+            fact_id = f"l{line.index}"
+            text = f'"id":"{fact_id}","kind":"line"' + item.members
+            for name, get, key in getters:
+                value = get(line, assessed_on)
+                if value is not None:
+                    fact[name] = value
+                    text += key + member_value(value)
+            fact["id"] = fact_id
             fact["kind"] = "line"
-            facts[fact["id"]] = fact
-        line_firings = session.assert_facts(list(facts.values()))
-        fired: dict[str, set[str]] = {}
-        for f in line_firings:
-            fired.setdefault(f.fact_id, set()).add(f.rule)
-        categories = calc.catalogue.categories
-        results = []
-        for line, values in zip(calc.lines, values_by_line, strict=True):
-            texts = line_display(line, categories, assessed_on, _Values(rs, values))
-            fired_here = fired.get(f"l{line.index}", set())
-            results.append(self._line(rs, line, values, fired_here, texts))
+            facts[fact_id] = fact
+            members.append(text)
+        line_actions = session.assert_members(members)
+        fired: dict[str, list[str]] = {fact_id: [] for fact_id in facts}
+        for rule_name, ids in line_actions:
+            for fact_id in ids:
+                names = fired.get(fact_id)
+                if names is not None:
+                    names.append(rule_name)
+        results = [
+            self._line(plan, line, item, fired[f"l{line.index}"], assessed_on)
+            for line, item in zip(calc.lines, items, strict=True)
+        ]
         e = sum((r.eligible for r in results if r.status in ("vergoedbaar", "deels")), ZERO)
         p = sum((r.line.claimed_eur for r in results if r.status == "te_beoordelen"), ZERO)
         cvalues = claim_values(calc, ClaimTotals(e, p))
@@ -342,8 +557,8 @@ class Decider:
         cfact["id"] = "claim"
         cfact["kind"] = "claim"
         facts["claim"] = cfact
-        claim_firings = session.assert_facts([cfact])
-        claim_fired = {f.rule for f in claim_firings if f.fact_id == "claim"}
+        claim_actions = session.assert_actions([cfact])
+        claim_fired = {rule_name for rule_name, ids in claim_actions if "claim" in ids}
         display = claim_display(cvalues, calc, _Values(rs, cvalues))
         findings = []
         for rule in rs.claim_rules:
@@ -351,7 +566,8 @@ class Decider:
             if clause.amount == "fill_cap":
                 self._fill_cap(rs, clause, cvalues, results, rule)
             findings.append(
-                Finding(
+                trusted(
+                    Finding,
                     rule=rule.id,
                     effect=cast(Effect, clause.effect),
                     explanation=clause.explanation.format_map(display),
@@ -363,7 +579,7 @@ class Decider:
             decision=decision,
             calculation=calc,
             ruleset=rs,
-            trace=tuple(line_firings + claim_firings),
+            trace=Trace(line_actions, claim_actions),
             facts=facts,
         )
 
@@ -378,25 +594,19 @@ class Decider:
 
     def _line(
         self,
-        rs: Ruleset,
+        plan: _LinePlan,
         line: CalculatedLine,
-        values: dict[str, Any],
-        fired: set[str],
-        display: Display,
+        item: _Item,
+        fired: list[str],
+        assessed_on: date | None,
     ) -> LineResult:
-        amounts: list[tuple[Rule, Clause]] = []
-        texts = display
-        for rule in rs.line_rules:
-            for c in rule.clauses:
-                if c.name not in fired:
-                    continue
-                if c.status is not None:
-                    text = c.explanation.format_map(texts)
-                    status = cast(LineStatus, c.status)
-                    return LineResult(line, status, _NOTHING, [rule.id], [text])
-                amounts.append((rule, c))
-        amounts.sort(key=lambda rc: rc[1].step)
-        if not amounts or amounts[0][1].amount != "base_claimed":
+        """One line's assessment from the line clauses that fired on it (see `_LinePlan`)."""
+        program = plan.program(fired)
+        if program.gate is not None:
+            rule, c = program.gate
+            text = plan.explain(c.explanation, line, item, assessed_on)
+            return LineResult(line, cast(LineStatus, c.status), _NOTHING, [rule.id], [text])
+        if not program.has_base:
             raise EvaluationError(
                 f"regel {line.index}: de regelset geeft deze regel geen basisbedrag"
             )
@@ -404,31 +614,53 @@ class Decider:
         exact = m.quantity * m.unit_price_eur
         rules: list[str] = []
         parts: list[str] = []
-        for rule, c in amounts:
+        for rule, c in program.steps:
             named = True
-            if c.amount == "cap_unit_price":
-                tolerance = evaluate_expr(c.tolerance, rs.params, values)  # type: ignore[arg-type]
-                ref = line.reference_unit_price_eur
-                if ref is None or tolerance is None:
-                    raise EvaluationError(f"regel {line.index}: geen referentieprijs om te toetsen")
-                cap = ref * (1 + tolerance)
+            amount = c.amount
+            if amount == "cap_unit_price":
+                cap = self._unit_price_cap(plan, c, line, item, assessed_on)
                 named = m.unit_price_eur > cap
                 if named:
                     exact = m.quantity * cap
-            elif c.amount == "subtract_pkvw_equivalent":
+            elif amount == "subtract_pkvw_equivalent":
                 deduction = min(exact, line.pkvw_equivalent_exact or ZERO)
                 named = deduction > 0
                 exact -= deduction
-            elif c.amount == "subtract_already_reimbursed":
+            elif amount == "subtract_already_reimbursed":
                 exact = max(ZERO, exact - m.already_reimbursed_eur)
             if named:
                 rules.append(rule.id)
-                parts.append(c.explanation.format_map(texts))
-            elif c.explanation_unchanged:
-                parts.append(c.explanation_unchanged.format_map(texts))
+                template: str | None = c.explanation
+            else:
+                template = c.explanation_unchanged
+            if template:
+                parts.append(plan.explain(template, line, item, assessed_on))
         eligible = round_cents(max(ZERO, exact))
         status = self._status(eligible, line.claimed_eur)
         return LineResult(line, status, eligible, rules, parts)
+
+    @staticmethod
+    def _unit_price_cap(
+        plan: _LinePlan, c: Clause, line: CalculatedLine, item: _Item, assessed_on: date | None
+    ) -> Decimal:
+        """The highest unit price: reference × (1 + tolerance), once per item when the
+        tolerance depends on no field."""
+        cap = item.caps.get(c.name)
+        if cap is not None:
+            return cap
+        constant = c.name in plan.tolerances
+        if constant:
+            tolerance = plan.tolerances[c.name]
+        else:
+            values = line_values(line, assessed_on)
+            tolerance = evaluate_expr(c.tolerance, plan.rs.params, values)  # type: ignore[arg-type]
+        ref = line.reference_unit_price_eur
+        if ref is None or tolerance is None:
+            raise EvaluationError(f"regel {line.index}: geen referentieprijs om te toetsen")
+        cap = ref * (1 + tolerance)
+        if constant:
+            item.caps[c.name] = cap
+        return cap
 
     @staticmethod
     def _status(eligible: Decimal, claimed: Decimal) -> LineStatus:
@@ -473,13 +705,14 @@ class Decider:
         if r.status == "deels":
             partial = message(
                 "line_partial",
-                eligible=format_eur(r.eligible),
-                claimed=format_eur(line.claimed_eur),
+                eligible=eur_text(r.eligible),
+                claimed=eur_text(line.claimed_eur),
             )
             text += " " + partial
         elif r.status == "uitgesloten" and r.rules and r.eligible == 0 and len(r.parts) > 1:
             text += " " + message("line_nothing_left")
-        return DecisionLine(
+        return trusted(
+            DecisionLine,
             index=line.index,
             code=line.measure.code,
             description=line.measure.description,
@@ -514,14 +747,16 @@ class Decider:
             outcome, total = "toekennen", payable
         sha = claim_sha256(calc.claim)
         spec = rs.spec
-        return Decision(
+        return trusted(
+            Decision,
             claim_id=calc.claim.claim_id or sha[:12],
             outcome=outcome,
             simulation=spec.status == "simulatie",
             forced=forced,
             claimed_total_eur=claimed,
             eligible_total_eur=round_cents(total),
-            ruleset=RulesetRef(
+            ruleset=trusted(
+                RulesetRef,
                 id=spec.id,
                 version=spec.version,
                 status=spec.status,
@@ -529,12 +764,13 @@ class Decider:
                 valid_to=spec.valid_to,
                 sha256=rs.sha256,
             ),
-            catalogue=CatalogueRef(
-                valid_from=calc.catalogue.valid_from, sha256=calc.catalogue.sha256
+            catalogue=trusted(
+                CatalogueRef, valid_from=calc.catalogue.valid_from, sha256=calc.catalogue.sha256
             ),
             lines=[self._line_out(r) for r in results],
             findings=findings,
-            receipt=Receipt(
+            receipt=trusted(
+                Receipt,
                 engine=ENGINE_NAME,
                 claim_sha256=sha,
                 ruleset_sha256=rs.sha256,

@@ -19,9 +19,12 @@ NUMBER_FENCE = secrets.token_hex(8)
 
 def fenced(value: Decimal) -> str:
     """A Decimal as a fenced string, for `unfence(text, NUMBER_FENCE)`."""
-    if not value.is_finite():
-        raise ValueError(f"not a finite number: {value}")
-    return f"{NUMBER_FENCE}{value:f}{NUMBER_FENCE}"
+    text = str(value)  # the same as format(value, "f") unless it has an exponent or is no number
+    if "E" in text or not text[-1].isdigit():
+        if not value.is_finite():
+            raise ValueError(f"not a finite number: {value}")
+        text = f"{value:f}"
+    return NUMBER_FENCE + text + NUMBER_FENCE
 
 
 def dumps(value: Any, indent: int | None = None) -> str:
