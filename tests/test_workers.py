@@ -75,3 +75,23 @@ def test_an_engine_error_in_a_worker_replaces_it(workers: EngineWorkers) -> None
     assert workers.replacements == before + 1
     kind, _ = workers.decide(_claim())
     assert kind == "decision"
+
+
+def test_arun_answers_like_a_decision_and_replaces_an_unusable_engine(
+    workers: EngineWorkers,
+) -> None:
+    """`arun` (the pages' and the counterfactual route's way in) replaces the pool when the
+    engine reports itself unusable, as `adecide` does; before, a `run` from a thread did not."""
+    import asyncio
+
+    from vangnet.web.worker import PRECHECK, precheck_in_worker
+
+    kind, body = asyncio.run(workers.arun(precheck_in_worker, _claim("P06")))
+    assert kind == PRECHECK and body["decision"]["outcome"] == "gedeeltelijk"
+    workers.run(break_the_engine_in_this_worker)
+    before = workers.replacements
+    with pytest.raises(EngineFailure, match="regelengine"):
+        asyncio.run(workers.arun(precheck_in_worker, _claim()))
+    assert workers.replacements == before + 1
+    kind, _ = asyncio.run(workers.arun(precheck_in_worker, _claim()))
+    assert kind == PRECHECK

@@ -143,6 +143,19 @@ class EngineWorkers:
             self._replace(pool)
             raise EngineFailure(_CRASHED) from None
 
+    async def arun(self, fn: Callable[..., tuple[str, Any]], *args: Any) -> tuple[str, Any]:
+        """`fn(*args)` in a worker, for an event loop, answered like a decision: `fn` is a
+        worker function that returns `(kind, body)` through `_answered`. A dead worker, or
+        an engine that reports itself unusable, replaces the pool and raises
+        `EngineFailure`; a fault in our code raises `EvaluationError`."""
+        pool = self._pool
+        try:
+            kind, body = await asyncio.wrap_future(pool.submit(fn, *args))
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise EngineFailure(_CRASHED) from None
+        return self._answer(pool, kind, body)
+
     async def adecide_json(self, body: bytes, *, xlsx: bool = False) -> tuple[str, Any]:
         """`decide_json_in_worker` (or, with `xlsx`, `export_json_in_worker`) for an event
         loop."""

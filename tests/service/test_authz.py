@@ -180,6 +180,7 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, str | int]]] = [
     ("GET", "/v1/regelsets/vangnet/2016.1", None, EVERYONE),
     ("GET", "/v1/health", None, EVERYONE),
     ("POST", "/v1/evaluaties", {}, EVERYONE),
+    ("POST", "/v1/verbetermogelijkheden", {}, EVERYONE),
     ("POST", "/v1/aanvragen", {}, _row(aanvrager_eigen=OK, aanvrager_ander=OK)),
     ("GET", "/v1/aanvragen", None,
      _row(aanvrager_eigen=OK, aanvrager_ander=OK, beoordelaar_beslissend=OK,
@@ -275,7 +276,8 @@ def test_the_table_covers_every_operation_of_the_service(world: World) -> None:
                 continue  # {schemeId}/{version}: in the table with real values
             assert (method.upper(), template) in covered, (method, path)
     open_in_table = {resource for (resource, _), rules in TABLE.items() if "anoniem" in rules}
-    assert open_in_table == {"openapi", "regelsets", "health", "evaluaties"}
+    open_ = {"openapi", "regelsets", "health", "evaluaties", "verbetermogelijkheden"}
+    assert open_in_table == open_
 
 
 def test_anonymous_is_401_on_every_protected_operation(world: World) -> None:

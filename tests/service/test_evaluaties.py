@@ -35,7 +35,21 @@ def _entries(client: TestClient) -> list[AuditEntry]:
 
 
 @pytest.fixture
-def buffered(api: TestClient) -> Iterator[AuditBuffer]:
+def unbuffered(api: TestClient) -> Iterator[None]:
+    """The app without the lifespan's `AuditBuffer` (put back afterwards, for its close)."""
+    parts = _parts(api)
+    own = parts[0].state.audit_buffer
+    for part in parts:
+        del part.state.audit_buffer
+    try:
+        yield
+    finally:
+        for part in parts:
+            part.state.audit_buffer = own
+
+
+@pytest.fixture
+def buffered(api: TestClient, unbuffered: None) -> Iterator[AuditBuffer]:
     """An `AuditBuffer` on the app, as the lifespan makes it (app.py); closed afterwards."""
     state: Any = api.app.state  # type: ignore[attr-defined]
     buffer = AuditBuffer(state.audit, state.store.engine, max_delay=0.01)
@@ -50,7 +64,9 @@ def buffered(api: TestClient) -> Iterator[AuditBuffer]:
             del part.state.audit_buffer
 
 
-def test_without_a_buffer_the_entry_is_written_before_the_answer(api: TestClient) -> None:
+def test_without_a_buffer_the_entry_is_written_before_the_answer(
+    api: TestClient, unbuffered: None
+) -> None:
     assert not hasattr(api.app.state, "audit_buffer")  # type: ignore[attr-defined]
     r = api.post("/v1/evaluaties", content=P06, headers=JSON)
     assert r.status_code == 200

@@ -52,6 +52,7 @@ from vangnet.service.routes import (
     health,
     regelsets,
     tokens,
+    verbetermogelijkheden,
 )
 from vangnet.service.settings import Settings
 from vangnet.service.store import Store
@@ -76,6 +77,7 @@ def _api(settings: Settings) -> FastAPI:
         m.router
         for m in (
             evaluaties,
+            verbetermogelijkheden,
             aanvragen,
             besluiten,
             bijlagen,

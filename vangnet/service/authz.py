@@ -95,6 +95,7 @@ TABLE: dict[tuple[str, str], dict[str, Rule]] = {
     ("regelset_concepten", "goedkeuren"): {"regelbeheerder": N},
     # POST /evaluaties (rate-limited per client)
     ("evaluaties", "uitvoeren"): _EVERYONE,
+    ("verbetermogelijkheden", "uitvoeren"): _EVERYONE,  # POST /verbetermogelijkheden (idem)
     # /aanvragen
     ("aanvragen", "indienen"): {"aanvrager": A},  # the owner is the account's organisation
     ("aanvragen", "lezen"): {"aanvrager": E, "beoordelaar": B, "auditor": P},

@@ -44,7 +44,9 @@ _ERRORS = {
 }
 # the operations open to everyone (the `anoniem` column of vangnet.service.authz.TABLE; a test
 # checks the two agree)
-OPEN_OPERATIONS = frozenset({"postEvaluatie", "getRegelsets", "getRegelset", "getHealth"})
+OPEN_OPERATIONS = frozenset(
+    {"postEvaluatie", "postVerbetermogelijkheden", "getRegelsets", "getRegelset", "getHealth"}
+)
 SECURITY_SCHEME = "bearer"
 _SECURITY_SCHEMES = {
     SECURITY_SCHEME: {
