@@ -35,7 +35,7 @@ from vangnet.evaluate import Decider
 from vangnet.exceptions import DataError, NoRulesetError
 from vangnet.jsonout import dumps
 from vangnet.money import to_cents
-from vangnet.portfolio import generate_portfolio
+from vangnet.portfolio import generate_portfolio, load_portfolio
 from vangnet.replay import (
     ClaimReplay,
     ReplayReport,
@@ -49,6 +49,7 @@ from vangnet.replay import (
 )
 from vangnet.service.db import create_db_engine
 from vangnet.service.models import Base
+from vangnet.service.settings import Settings
 
 TARGET = "vangnet-herijking@2018.1"
 VANGNET_SCENARIOS = sorted(
@@ -262,6 +263,12 @@ def test_every_flip_on_a_portfolio_is_explained_by_the_recalibrated_rules(
         _stored(decider, portfolio), resolve_target(TARGET), processes=2, chunk_size=40
     )
     assert len(report) == 300 and all(r.status == "herberekend" for r in report)
+    _assert_flips_explained(report, by_id)
+
+
+def _assert_flips_explained(report: ReplayReport, by_id: dict[str, dict[str, Any]]) -> None:
+    """Every changed finding is one of the two recalibrated rules, each for its reason (an
+    implicit or conceivable threat; a small municipality), and so is every flip."""
     flipped = [r for r in report if r.flipped]
     assert flipped  # a portfolio of this size always has some: the test can fail
     for r in report:
@@ -278,6 +285,38 @@ def test_every_flip_on_a_portfolio_is_explained_by_the_recalibrated_rules(
             assert ("VN-DREIGING" in changed and implicit) or (
                 "VN-ONEVENREDIG" in changed and small
             ), r
+
+
+# the CI run: about a thousand stored portfolio claims (the benchmark does 100,000)
+CI_CLAIMS = 1000
+
+
+def test_replaying_a_thousand_stored_portfolio_claims(tmp_path: Path) -> None:
+    """A fresh SQLite database filled by the portfolio loader (the generator, the engine in
+    two worker processes, `Store.submit_many` in batches), replayed in two worker processes:
+    every stored claim has a result, none failed or was refused, every flip is explained and
+    nothing stored changed."""
+    settings = Settings(env="test", data_dir=tmp_path / "data")
+    assert settings.db_url.startswith("sqlite")
+    loaded = load_portfolio(settings, CI_CLAIMS, seed=2018, batch_size=250, processes=2)
+    assert (loaded.stored, loaded.already, loaded.refused) == (CI_CLAIMS, 0, [])
+    by_id = {p.claim["claim_id"]: p.claim for p in generate_portfolio(CI_CLAIMS, 2018)}
+    engine = create_db_engine(settings.db_url)
+    try:
+        before = _tables(engine)
+        assert len(before["aanvraag"]) == len(before["advies"]) == CI_CLAIMS
+        report = replay(engine, TARGET, processes=2)
+        after = _tables(engine)
+    finally:
+        engine.dispose()
+    assert after == before  # no advice, besluit, audit entry or anything else changed
+    assert sorted(r.claim_id for r in report) == sorted(by_id)
+    assert report.failed == []
+    assert all(r.status == "herberekend" and r.new_outcome is not None for r in report)
+    total = report.total
+    assert (total.claims, total.replayed) == (CI_CLAIMS, CI_CLAIMS)
+    assert total.flipped == sum(r.flipped for r in report)
+    _assert_flips_explained(report, by_id)
 
 
 @pytest.fixture(scope="module")
