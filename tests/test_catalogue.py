@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 from datetime import date
@@ -12,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vangnet.catalogue import COLUMNS, Catalogue, CatalogueSet, load_catalogue, load_catalogues
 from vangnet.exceptions import CatalogueError, DataError
@@ -391,3 +394,66 @@ def test_the_hash_covers_content_not_bytes(folder: Path) -> None:
     _write(folder, rows, quote_all=True)
     set_meta(folder, "# Measure catalogue", "# A changed comment on the measure catalogue")
     assert _sha(folder) == SHA_2016
+
+
+# --- closures recorded in the manifest, and bytes that used to crash the loader --------------
+
+
+def _manifest(tmp_path: Path, closure: object) -> Path:
+    path = tmp_path / "manifest.json"
+    path.write_text(
+        json.dumps({"published": {}, "closed": {f"calculators/catalogue/{META}": closure}}),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_closure_in_the_manifest_ends_the_open_version(folder: Path, tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, {"valid_to": "2029-12-31", "by": "catalogus@2030-01-01"})
+    cats = load_catalogues(folder, manifest=manifest)
+    (cat,) = cats.versions
+    assert cat.valid_to == date(2029, 12, 31) and cat.sha256 == SHA_2016
+    assert cats.in_force(date(2029, 12, 31)) is cat and cats.in_force(date(2030, 1, 1)) is None
+    assert load_catalogue(folder / META).valid_to is None  # the file alone is open
+
+
+def test_the_default_manifest_is_that_of_the_tree(folder: Path) -> None:
+    # folder/../../rulesets/manifest.json, as in a copy of the project
+    tree = folder.parent / "tree"
+    shutil.copytree(folder, tree / "calculators" / "catalogue")
+    (tree / "rulesets").mkdir()
+    _manifest(tree / "rulesets", {"valid_to": "2020-01-01", "by": "catalogus@2020-01-02"})
+    (cat,) = load_catalogues(tree / "calculators" / "catalogue").versions
+    assert cat.valid_to == date(2020, 1, 1)
+
+
+def test_a_file_end_date_that_contradicts_its_closure_is_refused(
+    folder: Path, tmp_path: Path
+) -> None:
+    manifest = _manifest(tmp_path, {"valid_to": "2029-12-31", "by": "catalogus@2030-01-01"})
+    set_meta(folder, "valid_to: null", "valid_to: 2028-12-31")
+    with pytest.raises(CatalogueError, match=r"2016-02-10\.yaml: het bestand zegt valid_to"):
+        load_catalogues(folder, manifest=manifest)
+    set_meta(folder, "valid_to: 2028-12-31", "valid_to: 2029-12-31")
+    assert load_catalogues(folder, manifest=manifest).versions[0].valid_to == date(2029, 12, 31)
+
+
+def test_an_items_file_not_in_utf8_is_refused(folder: Path) -> None:
+    data = (folder / ITEMS).read_bytes()
+    (folder / ITEMS).write_bytes(data.replace(b"Brand-", b"Br\xe9nd-", 1))
+    assert "2016-02-10.csv: is geen tekst in UTF-8" in refused(folder)
+
+
+def test_a_meta_file_not_in_utf8_is_refused(folder: Path) -> None:
+    (folder / META).write_bytes(b"\xff\xfe" + (folder / META).read_bytes())
+    assert "2016-02-10.yaml: is geen tekst in UTF-8" in refused(folder)
+
+
+@given(st.binary(max_size=400))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_items_bytes_are_loaded_or_refused_in_words(folder: Path, content: bytes) -> None:
+    (folder / ITEMS).write_bytes(content)
+    with pytest.raises(CatalogueError, match=r"^2016-02-10\.(csv|yaml)"):
+        load_catalogue(folder / META)

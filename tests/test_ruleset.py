@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ast
+import json
 import shutil
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from vangnet.exceptions import RulesetError
@@ -219,3 +223,102 @@ def test_no_scheme_name_or_law_number_in_a_python_branch() -> None:
                 assert Decimal(str(node.value)) not in numbers, (
                     f"{path.name}:{node.lineno}: law number {node.value} in Python"
                 )
+
+
+# --- closures recorded in the manifest, and files the loader must refuse (not crash on) ----------
+
+
+def _tree_with_closure(tmp_path: Path, closure: object) -> Path:
+    target = tmp_path / "rulesets"
+    shutil.copytree(ROOT / "rulesets", target, ignore=shutil.ignore_patterns("tests"))
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["closed"] = {"rulesets/vangnet/2016-02-10.yaml": closure}
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return target
+
+
+def test_a_closure_in_the_manifest_is_the_effective_end_date(tmp_path: Path) -> None:
+    plain = load_rulesets()["vangnet"][0]
+    tree = _tree_with_closure(tmp_path, {"valid_to": "2029-12-31", "by": "vangnet@2030.1"})
+    closed = load_rulesets(tree)["vangnet"][0]
+    assert (closed.valid_to, closed.spec.valid_to) == (date(2029, 12, 31), None)
+    assert closed.sha256 == plain.sha256 and closed.closure is not None
+    assert load_ruleset(tree / "vangnet/2016-02-10.yaml").valid_to is None  # the file alone
+
+
+@pytest.mark.parametrize(
+    ("closure", "message"),
+    [
+        ({"valid_to": "2010-01-01", "by": "x@1"}, "voor het begin van de versie"),
+        ({"valid_to": "2029-13-01", "by": "x@1"}, "is geen datum"),
+        ({"valid_to": "2029-12-31"}, "verwacht"),
+    ],
+)
+def test_a_bad_closure_is_refused(tmp_path: Path, closure: object, message: str) -> None:
+    with pytest.raises(RulesetError, match=message):
+        load_rulesets(_tree_with_closure(tmp_path, closure))
+
+
+def test_a_file_end_date_that_contradicts_its_closure_is_refused(tmp_path: Path) -> None:
+    tree = _tree_with_closure(tmp_path, {"valid_to": "2029-12-31", "by": "vangnet@2030.1"})
+    path = tree / "vangnet/2016-02-10.yaml"
+    text = path.read_text()
+    assert "valid_to: null" in text
+    path.write_text(text.replace("valid_to: null", "valid_to: 2028-12-31"))
+    with pytest.raises(
+        RulesetError, match=r"2016-02-10\.yaml: het bestand zegt valid_to 2028-12-31"
+    ):
+        load_rulesets(tree)
+    path.write_text(text.replace("valid_to: null", "valid_to: 2029-12-31"))
+    assert load_rulesets(tree)["vangnet"][0].valid_to == date(2029, 12, 31)  # agreeing is fine
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"id: vangnet\n\xff\xfe: x\n", "is geen tekst in UTF-8"),
+        ("id: vangnet\nsleutel_\u00e9: 1\n".encode(), "sleutels in ASCII"),
+        (b"id: vangnet\nfamily: 9007199254740993\n", "grote getallen als tekst"),
+        (b"id: vangnet\nx: " + b"[" * 5000 + b"]" * 5000 + b"\n", "2016-02-10.yaml"),
+    ],
+)
+def test_files_that_used_to_crash_the_loader_are_refused(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "2016-02-10.yaml"
+    path.write_bytes(content)
+    with pytest.raises(RulesetError, match=message):
+        load_ruleset(path)
+
+
+@given(st.binary(max_size=300))
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_bytes_are_loaded_or_refused_in_words(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "2016-02-10.yaml"
+    path.write_bytes(content)
+    with pytest.raises(RulesetError, match=r"^2016-02-10\.yaml"):
+        load_ruleset(path)
+
+
+_yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.floats(allow_nan=True),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=6), _yaml_values, max_size=5))
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_yaml_mapping_is_refused_in_words(tmp_path: Path, data: dict[str, object]) -> None:
+    import yaml
+
+    path = tmp_path / "2016-02-10.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RulesetError, match=r"^2016-02-10\.yaml"):
+        load_ruleset(path)

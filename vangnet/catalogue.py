@@ -9,6 +9,7 @@ a SHA-256 over its canonical content, so a decision can cite exactly the prices 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ from vangnet.canonical import canonical_json
 from vangnet.exceptions import CatalogueError
 from vangnet.money import to_json_number
 from vangnet.paths import CALCULATORS_DIR
-from vangnet.validity import find_overlap, in_force
+from vangnet.validity import Closure, effective_valid_to, find_overlap, in_force, read_closures
 
 __all__ = [
     "Catalogue",
@@ -113,6 +114,9 @@ class Catalogue:
     sha256: str
     path: Path
     units: tuple[str, ...] = field(default=())
+    # the end date recorded beside the pin when the version was closed (then `valid_to`); the
+    # file, and so `sha256`, is unchanged
+    closure: Closure | None = None
 
     def get(self, code: str | None) -> CatalogueItem | None:
         return None if code is None else self.items.get(code)
@@ -158,6 +162,10 @@ def _date(value: Any, path: Path, what: str) -> date:
 def _read_meta(path: Path) -> dict[str, Any]:
     try:
         meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _fail(path, None, f"is geen tekst in UTF-8 (fout bij byte {exc.start})") from None
+    except RecursionError:
+        raise _fail(path, None, "te diep genest om te lezen") from None
     except (OSError, yaml.YAMLError) as exc:
         raise _fail(path, None, f"niet leesbaar als YAML: {exc}") from None
     if not isinstance(meta, dict):
@@ -255,6 +263,14 @@ def load_catalogue(meta_path: Path) -> Catalogue:
                 rows[item.code] = n
     except OSError as exc:
         raise _fail(items_path, None, f"niet leesbaar: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        # the rows before the bad byte were read; the reader's count is the row it was in
+        raise _fail(
+            items_path,
+            None,
+            f"is geen tekst in UTF-8 (fout bij byte {exc.start} van een blok); sla het bestand"
+            " op als CSV in UTF-8",
+        ) from None
     if not items:
         raise _fail(items_path, None, "bevat geen maatregelen")
     for item in items.values():
@@ -286,6 +302,15 @@ def load_catalogue(meta_path: Path) -> Catalogue:
         "price_bases": meta["price_bases"],
         "items": [i.canonical() for i in items.values()],
     }
+    try:
+        sha256 = hashlib.sha256(canonical_json(canonical)).hexdigest()
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _fail(
+            meta_path,
+            None,
+            f"de inhoud kan niet worden vastgelegd ({str(exc)[:200]}); gebruik sleutels in"
+            " ASCII, geen kommagetallen buiten aanhalingstekens en grote getallen als tekst",
+        ) from None
     return Catalogue(
         valid_from=valid_from,
         valid_to=valid_to,
@@ -295,16 +320,38 @@ def load_catalogue(meta_path: Path) -> Catalogue:
         package_items=dict(meta["package_items"]),
         price_bases=dict(meta["price_bases"]),
         items=items,
-        sha256=hashlib.sha256(canonical_json(canonical)).hexdigest(),
+        sha256=sha256,
         path=meta_path,
         units=tuple(meta["units"]),
     )
 
 
-def load_catalogues(directory: Path | None = None) -> CatalogueSet:
-    """Load every catalogue version in `directory` (default `calculators/catalogue/`)."""
+def load_catalogues(directory: Path | None = None, *, manifest: Path | None = None) -> CatalogueSet:
+    """Load every catalogue version in `directory` (default `calculators/catalogue/`).
+
+    A version closed in the manifest (default `rulesets/manifest.json` of the tree that holds
+    `directory`, i.e. `directory/../../rulesets/manifest.json`; see `vangnet.validity`) gets
+    the recorded end date as its `valid_to`; a file whose own end date contradicts it is
+    refused."""
     directory = directory or CALCULATORS_DIR / "catalogue"
     paths = sorted(directory.glob("*.yaml"))
     if not paths:
         raise CatalogueError(f"{directory}: geen catalogusversies gevonden")
-    return CatalogueSet([load_catalogue(p) for p in paths])
+    if manifest is None:
+        manifest = directory.parent.parent / "rulesets" / "manifest.json"
+    try:
+        closures = read_closures(manifest)
+    except ValueError as exc:
+        raise CatalogueError(str(exc)) from None
+    versions = []
+    for path in paths:
+        cat = load_catalogue(path)
+        closure = closures.get(f"calculators/catalogue/{path.name}")
+        if closure is not None:
+            try:
+                end = effective_valid_to(cat.valid_from, cat.valid_to, closure, path.name)
+            except ValueError as exc:
+                raise CatalogueError(str(exc)) from None
+            cat = dataclasses.replace(cat, valid_to=end, closure=closure)
+        versions.append(cat)
+    return CatalogueSet(versions)

@@ -9,6 +9,17 @@ A pin is only ever added, never replaced or removed: `manifest_with_pins` (used 
 `vangnet.service.regelbeheer`) refuses a path that is pinned already, and writes the file in
 the layout it has (two-space JSON, pins in the order they were published), so that a
 publication is one added line in review.
+
+A version published open (`valid_to: null`) is closed, when its successor is published, by an
+entry in the manifest's `closed` section beside its pin, never by an edit of its file (that
+would change its hash and the receipts that cite it):
+
+    "closed": {
+      "rulesets/vangnet/2016-02-10.yaml": {"valid_to": "2029-12-31", "by": "vangnet@2030.1"}
+    }
+
+The loaders apply it as the version's end date (`vangnet.validity`). A closure, too, is only
+ever added: a version is closed once, and only a pinned one.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from vangnet.canonical import canonical_json
 from vangnet.catalogue import load_catalogue
 from vangnet.paths import PROJECT_ROOT
 from vangnet.ruleset import load_ruleset
+from vangnet.validity import Closure, effective_valid_to, read_closures
 
 __all__ = [
     "MANIFEST",
@@ -34,6 +46,7 @@ __all__ = [
     "current_hashes",
     "data_sha256",
     "manifest_with_pins",
+    "read_closures",
     "read_manifest",
 ]
 
@@ -77,12 +90,27 @@ class PinError(ValueError):
     """A path is pinned already: a published version never gets a second pin."""
 
 
-def manifest_with_pins(root: Path, pins: Mapping[str, str]) -> str:
-    """The text of the manifest under `root` with `pins` (path -> sha256) added at the end.
+def manifest_with_pins(
+    root: Path, pins: Mapping[str, str], closures: Mapping[str, Closure] | None = None
+) -> str:
+    """The text of the manifest under `root` with `pins` (path -> sha256) added at the end,
+    and `closures` (path -> `Closure`) at the end of its `closed` section.
 
-    Raises `PinError` (in Dutch) when a path is pinned already, or a hash is not a SHA-256."""
+    Raises `PinError` (in Dutch) when a path is pinned already, or a hash is not a SHA-256; or
+    a closure names a path that is not pinned or is closed already."""
     data = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     published: dict[str, str] = data["published"]
+    if closures:
+        closed: dict[str, Any] = data.setdefault("closed", {})
+        for path, closure in closures.items():
+            if path not in published:
+                raise PinError(f"{path}: kan niet worden afgesloten, want het is niet gepubliceerd")
+            if path in closed:
+                raise PinError(
+                    f"{path} is al afgesloten (t/m {closed[path].get('valid_to')}); een versie"
+                    " wordt één keer afgesloten"
+                )
+            closed[path] = closure.as_json()
     for path, sha in pins.items():
         if path in published:
             raise PinError(
@@ -113,4 +141,31 @@ def check_manifest(root: Path = PROJECT_ROOT) -> list[str]:
         for p in sorted(current)
         if p not in pinned
     ]
+    return problems + _closure_problems(root, pinned)
+
+
+def _closure_problems(root: Path, pinned: Mapping[str, str]) -> list[str]:
+    """Closures that are malformed, of a version that is not pinned, or that contradict it."""
+    try:
+        closures = read_closures(root / MANIFEST)
+    except ValueError as exc:
+        return [f"{MANIFEST}: {exc}"]
+    problems = []
+    for path, closure in closures.items():
+        if path not in pinned:
+            problems.append(f"{path}: afgesloten in {MANIFEST}, maar niet gepubliceerd")
+            continue
+        if not (root / path).exists():
+            continue  # reported above as a pin without a file
+        if path.startswith("rulesets/"):
+            version: Any = load_ruleset(root / path).spec
+        elif path.startswith("calculators/catalogue/"):
+            version = load_catalogue(root / path)
+        else:
+            problems.append(f"{path}: alleen regelsets en catalogi worden afgesloten")
+            continue
+        try:
+            effective_valid_to(version.valid_from, version.valid_to, closure, path)
+        except ValueError as exc:
+            problems.append(str(exc))
     return problems

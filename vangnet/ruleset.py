@@ -17,6 +17,7 @@ euros in the YAML and in cents in the engine.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import string
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,7 @@ from vangnet.exceptions import RulesetError
 from vangnet.facts import CLAIM_DISPLAY_NAMES, CLAIM_FIELDS, LINE_DISPLAY_NAMES, LINE_FIELDS
 from vangnet.facts import FieldSpec as FactField
 from vangnet.paths import RULESETS_DIR
-from vangnet.validity import find_overlap
+from vangnet.validity import Closure, effective_valid_to, find_overlap, read_closures
 
 __all__ = [
     "AMOUNT_EFFECTS",
@@ -202,6 +203,8 @@ class Ruleset:
     # the fact fields the conditions test, per level: the engine gets only these
     line_fields: frozenset[str] = frozenset()
     claim_fields: frozenset[str] = frozenset()
+    # the end date recorded beside the pin when the version was closed (the file is unchanged)
+    closure: Closure | None = None
 
     @property
     def id(self) -> str:
@@ -217,7 +220,9 @@ class Ruleset:
 
     @property
     def valid_to(self) -> date | None:
-        return self.spec.valid_to
+        """The effective end date: the file's own, or the one its closure records (equal when
+        both exist; `load_rulesets` checks). `spec.valid_to` is what the file says."""
+        return self.closure.valid_to if self.closure is not None else self.spec.valid_to
 
     @property
     def key(self) -> str:
@@ -431,9 +436,24 @@ def ruleset_content(raw: Mapping[str, Any]) -> bytes:
 
 
 def load_ruleset(path: Path) -> Ruleset:
-    """Load and validate one ruleset version; errors name the file and the rule id."""
+    """Load and validate one ruleset version as its file says (no closure applied); errors
+    name the file and the rule id."""
+    try:
+        return _load_ruleset(path)
+    except RecursionError:
+        raise RulesetError(
+            f"{path.name}: te diep genest om te lezen; schrijf voorwaarden en waarden vlak uit"
+            " (en gebruik geen YAML-verwijzing naar zichzelf)"
+        ) from None
+
+
+def _load_ruleset(path: Path) -> Ruleset:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RulesetError(
+            f"{path.name}: is geen tekst in UTF-8 (fout bij byte {exc.start})"
+        ) from None
     except (OSError, yaml.YAMLError) as exc:
         raise RulesetError(f"{path.name}: niet leesbaar als YAML: {exc}") from None
     if not isinstance(raw, dict):
@@ -442,6 +462,12 @@ def load_ruleset(path: Path) -> Ruleset:
         content = ruleset_content(raw)
     except TypeError as exc:
         raise RulesetError(f"{path.name}: {exc}") from None
+    except ValueError as exc:
+        # canonical JSON: a key outside ASCII, an integer beyond 2^53
+        raise RulesetError(
+            f"{path.name}: de inhoud kan niet worden vastgelegd ({str(exc)[:200]}); gebruik"
+            " sleutels in ASCII en schrijf grote getallen als tekst"
+        ) from None
     try:
         spec = RulesetSpec.model_validate(raw)
     except ValidationError as exc:
@@ -501,14 +527,31 @@ def _tested_fields(rules: tuple[Rule, ...]) -> frozenset[str]:
     return frozenset(f for r in rules for c in r.clauses for t in c.when for f in _term_fields(t))
 
 
-def load_rulesets(directory: Path | None = None) -> dict[str, tuple[Ruleset, ...]]:
-    """Every ruleset version under `directory`, by scheme, oldest first; overlaps refused."""
+def load_rulesets(
+    directory: Path | None = None, *, manifest: Path | None = None
+) -> dict[str, tuple[Ruleset, ...]]:
+    """Every ruleset version under `directory`, by scheme, oldest first; overlaps refused.
+
+    A version closed in the manifest (default `directory/manifest.json`; see
+    `vangnet.validity`) gets the recorded end date as its `valid_to`; a file whose own end
+    date contradicts it is refused."""
     directory = directory or RULESETS_DIR
+    try:
+        closures = read_closures(manifest or directory / "manifest.json")
+    except ValueError as exc:
+        raise RulesetError(str(exc)) from None
     by_scheme: dict[str, list[Ruleset]] = {}
     for path in sorted(directory.glob("*/*.yaml")):
         rs = load_ruleset(path)
         if rs.id != path.parent.name:
             raise RulesetError(f"{path.name}: id {rs.id} hoort in de map rulesets/{rs.id}/")
+        closure = closures.get(f"rulesets/{path.parent.name}/{path.name}")
+        if closure is not None:
+            try:
+                effective_valid_to(rs.valid_from, rs.spec.valid_to, closure, path.name)
+            except ValueError as exc:
+                raise RulesetError(str(exc)) from None
+            rs = dataclasses.replace(rs, closure=closure)
         by_scheme.setdefault(rs.id, []).append(rs)
     for scheme, versions in by_scheme.items():
         overlap = find_overlap(versions)

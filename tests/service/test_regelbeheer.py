@@ -397,13 +397,9 @@ def test_a_version_drafted_twice_or_overlapping_is_refused(world: World) -> None
     assert "overlapt met de gepubliceerde versie 2021.1 (2021-01-01 t/m 2023-12-31)" in (
         err.value.message
     )
-    # an open version cannot get a successor: it would have to change
-    vangnet = (ROOT / "rulesets/vangnet/2016-02-10.yaml").read_text(encoding="utf-8")
-    successor = vangnet.replace('version: "2016.1"', 'version: "2030.1"').replace(
-        "valid_from: 2016-02-10", "valid_from: 2030-01-01"
-    )
+    # an open version gets a successor that starts after it, not one that starts before it
     with pytest.raises(ConceptError) as err:
-        draft(w, successor.encode(), "2030-01-01.yaml")
+        draft(w, vangnet_successor(start="2015-01-01"), "2015-01-01.yaml")
     assert "overlapt met de gepubliceerde versie 2016.1 (vanaf 2016-02-10)" in err.value.message
     assert [c.id for c in w.workflow.overview()] == [concept_id]
 
@@ -595,3 +591,151 @@ def test_a_catalogue_without_its_items_is_refused(world: World) -> None:
     bad = meta.replace("items_file: 2016-02-10.csv", "items_file: ../../etc/passwd")
     with pytest.raises(ConceptError, match=r"items_file moet 2016-02-10\.csv zijn"):
         world.workflow.draft(world.anna, "2016-02-10.yaml", bad.encode(), "Iets.", b"x")
+
+
+# --- closing an open version ----------------------------------------------------------------------
+
+VANGNET_OLD = "rulesets/vangnet/2016-02-10.yaml"
+VANGNET_NEW = "rulesets/vangnet/2030-01-01.yaml"
+
+
+def vangnet_successor(version: str = "2030.1", start: str = "2030-01-01") -> bytes:
+    """vangnet 2016.1 (open) as a later version, otherwise the same."""
+    text_ = (ROOT / VANGNET_OLD).read_text(encoding="utf-8")
+    for old, new in (('version: "2016.1"', f'version: "{version}"'),
+                     ("valid_from: 2016-02-10", f"valid_from: {start}")):  # fmt: skip
+        assert text_.count(old) == 1, old
+        text_ = text_.replace(old, new)
+    assert "valid_to: null" in text_ or "valid_to:" not in text_
+    return text_.encode("utf-8")
+
+
+def public_claim(day: str) -> bytes:
+    data = json.loads((ROOT / "tests/scenarios/public/P01.claim.json").read_text())
+    return json.dumps({**data, "reference_date": day}).encode()
+
+
+def test_a_successor_closes_the_open_version_beside_its_pin(world: World) -> None:
+    from vangnet.jsonout import dumps
+    from vangnet.service.reproduce import rerun
+
+    w = world
+    # a decision made under the open version, before the successor exists
+    decider = Decider(load_rulesets(w.tree / "rulesets"),
+                      load_catalogues(w.tree / "calculators/catalogue"), prime=False)  # fmt: skip
+    claim_json = public_claim("2020-05-01")
+    old = decider.decide(decider.validate_json(claim_json))
+    assert old.ruleset.version == "2016.1" and old.ruleset.valid_to is None
+    stored = dumps(old.as_dict()).encode("utf-8")
+    old_bytes = (w.tree / VANGNET_OLD).read_bytes()
+    old_sha = read_manifest(w.tree)[VANGNET_OLD]
+
+    concept = w.workflow.draft(w.anna, "2030-01-01.yaml", vangnet_successor(), "Nieuwe periode.")
+    closing = {"soort": "afgesloten versie", "onderwerp": "vangnet@2016.1", "oud": "open",
+               "nieuw": "2029-12-31"}  # fmt: skip
+    assert concept.changelog["wijzigingen"] == [
+        {"soort": "nieuwe geldigheidsperiode", "onderwerp": "", "oud": None, "nieuw": None},
+        closing,
+    ]
+    w.workflow.approve(w.bert, concept.id)
+    w.workflow.publish(w.bert, concept.id)
+
+    # the old file, its bytes and its pin, are untouched; the end date sits beside the pin
+    assert (w.tree / VANGNET_OLD).read_bytes() == old_bytes
+    manifest = json.loads((w.tree / "rulesets/manifest.json").read_text(encoding="utf-8"))
+    assert manifest["published"][VANGNET_OLD] == old_sha
+    assert manifest["closed"] == {VANGNET_OLD: {"valid_to": "2029-12-31", "by": "vangnet@2030.1"}}
+    assert list(manifest) == ["comment", "published", "closed"]
+    assert check_manifest(w.tree) == []
+    log = " ".join((w.tree / "CHANGELOG.md").read_text().split())
+    assert (
+        "new validity period, content otherwise unchanged; closed in the manifest (its file"
+        " unchanged) `vangnet@2016.1` (open → 2029-12-31)."
+    ) in log
+
+    # the loaders apply the end date; the hash is that of the unchanged file
+    rulesets = load_rulesets(w.tree / "rulesets")
+    first, second = rulesets["vangnet"]
+    assert (first.version, first.valid_to, first.spec.valid_to) == (
+        "2016.1",
+        date(2029, 12, 31),
+        None,
+    )
+    assert first.sha256 == old_sha and (second.version, second.valid_to) == ("2030.1", None)
+
+    decider = Decider(rulesets, load_catalogues(w.tree / "calculators/catalogue"), prime=False)
+    for day, version in (("2029-12-31", "2016.1"), ("2030-01-01", "2030.1"),
+                         ("2020-05-01", "2016.1"), ("2031-06-01", "2030.1")):  # fmt: skip
+        decision = decider.decide(decider.validate_json(public_claim(day)))
+        assert (decision.ruleset.version, decision.forced) == (version, False), day
+    # the closed version still decides when forced, and says so
+    forced = decider.decide(
+        decider.validate_json(public_claim("2030-01-01")), "vangnet", "2016.1", force=True
+    )
+    assert forced.forced and forced.ruleset.sha256 == old_sha
+    # the stored decision under the old version verifies, byte for byte
+    assert rerun(claim_json, stored, "vangnet", "2016.1", old.catalogue.sha256,
+                 decider=decider) is None  # fmt: skip
+
+    # a version is closed once: a third version follows the successor, not the closed one
+    nxt = w.workflow.draft(w.anna, "2032-01-01.yaml", vangnet_successor("2032.1", "2032-01-01"),
+                           "Weer een periode.")  # fmt: skip
+    assert nxt.changelog["vorige_versie"] == "vangnet@2030.1"
+    assert nxt.changelog["afsluiting"]["bestand"] == VANGNET_NEW
+    # between the closed version and its successor there is no room
+    with pytest.raises(ConceptError, match=r"overlapt met de gepubliceerde versie 2016\.1"):
+        w.workflow.draft(w.anna, "2029-06-01.yaml", vangnet_successor("2029.1", "2029-06-01"),
+                         "Tussendoor.")  # fmt: skip
+
+
+def test_a_failed_publication_leaves_the_open_version_open(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = world
+    concept = w.workflow.draft(w.anna, "2030-01-01.yaml", vangnet_successor(), "Nieuwe periode.")
+    w.workflow.approve(w.bert, concept.id)
+    before = snapshot(w.tree)
+    real = w.workflow._published
+    calls: list[int] = []
+
+    def fails_after_writing() -> object:
+        calls.append(1)
+        if len(calls) == 2:  # the check after the files, the manifest and the log are in place
+            assert "closed" in (w.tree / "rulesets/manifest.json").read_text()
+            raise ConceptError("conflict", "kapot")
+        return real()
+
+    monkeypatch.setattr(w.workflow, "_published", fails_after_writing)
+    with pytest.raises(ConceptError, match="kapot"):
+        w.workflow.publish(w.bert, concept.id)
+    assert snapshot(w.tree) == before
+    assert load_rulesets(w.tree / "rulesets")["vangnet"][0].valid_to is None
+
+
+def test_an_open_catalogue_is_closed_by_its_successor(world: World) -> None:
+    w = world
+    src = ROOT / "calculators/catalogue"
+    old_bytes = (src / "2016-02-10.yaml").read_bytes()
+    meta = (src / "2016-02-10.yaml").read_text().replace("2016-02-10", "2030-01-01")
+    items = (src / "2016-02-10.csv").read_text()
+    concept = w.workflow.draft(
+        w.anna, "2030-01-01.yaml", meta.encode(), "Zelfde prijzen.", items.encode()
+    )
+    assert concept.changelog["wijzigingen"][-1] == {
+        "soort": "afgesloten versie", "onderwerp": "catalogus@2016-02-10", "oud": "open",
+        "nieuw": "2029-12-31"}  # fmt: skip
+    w.workflow.approve(w.bert, concept.key)
+    w.workflow.publish(w.bert, concept.key)
+    assert (w.tree / "calculators/catalogue/2016-02-10.yaml").read_bytes() == old_bytes
+    manifest = json.loads((w.tree / "rulesets/manifest.json").read_text())
+    assert manifest["closed"] == {"calculators/catalogue/2016-02-10.yaml": {
+        "valid_to": "2029-12-31", "by": "catalogus@2030-01-01"}}  # fmt: skip
+    cats = load_catalogues(w.tree / "calculators/catalogue")
+    old, new = cats.versions
+    assert (
+        old.valid_to == date(2029, 12, 31)
+        and old.sha256 == read_manifest(ROOT)["calculators/catalogue/2016-02-10.yaml"]
+    )
+    assert cats.in_force(date(2029, 12, 31)) is old
+    assert cats.in_force(date(2030, 1, 1)) is new
+    assert check_manifest(w.tree) == []

@@ -23,9 +23,12 @@ get their old bytes back. Publications are serialised by the database (the trans
 SQLite's write lock at its start, and a PostgreSQL advisory lock), so two never interleave their
 edits of the manifest.
 
-What is not done here: closing an open version when its successor is published. A version that
-overlaps a published one is refused (`load_rulesets` would refuse the tree); a published file
-never changes, so closing one needs its own recorded act (docs/rulesets.md).
+Closing an open version. A successor of a version published open (`valid_to: null`) closes it
+on the day before the successor's `valid_from`, in the same publication: the end date is added
+to the manifest's `closed` section beside the predecessor's pin (`vangnet.manifest`), never
+written into its file, whose hash the receipts of past decisions pin; the loaders apply it
+(`vangnet.validity`). The changelog entry names it (`afgesloten versie`). Any other overlap
+with a published version is refused, as is a version that starts on or before the open one.
 
 Every step writes its audit entry in the step's own transaction, so both are stored or neither
 is; a refusal by `authz` is a `Refused`, recorded by whoever catches it (the API's refusal
@@ -35,6 +38,7 @@ draft, never in the audit log.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -44,7 +48,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,7 +70,7 @@ from vangnet.service.db import WRITE
 from vangnet.service.identity import Identity
 from vangnet.service.models import Account, RegelsetConcept
 from vangnet.service.settings import Settings
-from vangnet.validity import describe_periods, find_overlap
+from vangnet.validity import Closure, describe_periods, find_overlap
 
 __all__ = [
     "CATALOGUE_SCHEME",
@@ -115,6 +119,7 @@ CHANGE_KINDS: dict[str, str] = {
     "vervallen maatregel": "removed measure",
     "gewijzigde referentieprijs": "changed reference price",
     "gewijzigde maatregel": "changed measure",
+    "afgesloten versie": "closed in the manifest (its file unchanged)",
 }
 _KIND_WORD = {"added": "nieuwe", "removed": "vervallen", "changed": "gewijzigde"}
 # metadata that differs between any two versions, so it is no change of content
@@ -338,6 +343,13 @@ def _catalogue_changes(old: Catalogue, new: Catalogue) -> list[dict[str, Any]]:
         if fields:
             out.append(_change("gewijzigde maatregel", code, None, ", ".join(fields)))
     return sorted(out, key=lambda c: (c["soort"], c["onderwerp"]))
+
+
+def _version_key(v: Ruleset | Catalogue) -> str:
+    """`SCHEME@VERSION`, or `catalogus@VALID_FROM` for a catalogue."""
+    if isinstance(v, Ruleset):
+        return v.key
+    return f"{CATALOGUE_SCHEME}@{v.valid_from.isoformat()}"
 
 
 def _predecessor(versions: Sequence[Any], valid_from: date) -> Any | None:
@@ -621,8 +633,11 @@ class Regelbeheer:
             ) from None
         return rulesets, catalogues
 
-    def _check_against_published(self, v: ValidatedVersion) -> Any | None:
-        """Refuse a version that exists or overlaps; the published version it follows."""
+    def _check_against_published(
+        self, v: ValidatedVersion
+    ) -> tuple[Any | None, dict[str, str] | None]:
+        """Refuse a version that exists or overlaps; the published version it follows, and
+        the closure of that version when it is open (path, key, end date, closed by)."""
         rulesets, catalogues = self._published()
         pinned = read_manifest(self.root)
         for path in v.files:
@@ -635,6 +650,24 @@ class Regelbeheer:
         if v.soort == "regelset" and any(s.version == v.version for s in siblings):
             raise ConceptError("conflict", f"{v.key} is al gepubliceerd; een gepubliceerde versie"
                                " verandert nooit: kies een nieuw versienummer")  # fmt: skip
+        previous = _predecessor(siblings, v.valid_from)
+        closing = None
+        if previous is not None and previous.valid_to is None:
+            # the open predecessor ends the day before; checked below like any period
+            closure = Closure(v.valid_from - timedelta(days=1), v.key)
+            closed = (
+                dataclasses.replace(previous, closure=closure)
+                if isinstance(previous, Ruleset)
+                else dataclasses.replace(previous, valid_to=closure.valid_to, closure=closure)
+            )
+            siblings = [closed if s is previous else s for s in siblings]
+            previous = closed
+            closing = {
+                "bestand": previous.path.relative_to(self.root).as_posix(),
+                "versie": _version_key(previous),
+                "valid_to": closure.valid_to.isoformat(),
+                "door": closure.by,
+            }
         overlap = find_overlap([*siblings, v])
         if overlap is not None:
             a, b = overlap
@@ -646,10 +679,10 @@ class Regelbeheer:
                 f" ({describe_periods([other])}). Een gepubliceerde versie verandert nooit, ook"
                 " haar einddatum niet; kies een periode die daarna begint.",
             )
-        return _predecessor(siblings, v.valid_from)
+        return previous, closing
 
     def _changelog(self, v: ValidatedVersion, loaded: Ruleset | Catalogue) -> dict[str, Any]:
-        previous = self._check_against_published(v)
+        previous, closing = self._check_against_published(v)
         changes: list[dict[str, Any]]
         if previous is None:
             kind = "nieuwe regelset" if v.soort == "regelset" else "nieuwe catalogus"
@@ -663,8 +696,13 @@ class Regelbeheer:
             previous_key = f"{CATALOGUE_SCHEME}@{previous.valid_from.isoformat()}"
         if not changes:
             changes = [_change("nieuwe geldigheidsperiode", "")]
+        if closing is not None:
+            changes.append(
+                _change("afgesloten versie", closing["versie"], "open", closing["valid_to"])
+            )
         return {
             "wijzigingen": changes,
+            "afsluiting": closing,
             "vorige_versie": previous_key,
             "geldigheid": v.period,
             "valid_to": None if v.valid_to is None else v.valid_to.isoformat(),
@@ -808,8 +846,13 @@ class Regelbeheer:
     ) -> None:
         """Stage every file, then rename: the version's files, the manifest, the changelog."""
         pins = _pins(v)
+        closing = concept.changelog.get("afsluiting")
+        closures = {}
+        if closing is not None:
+            day = date.fromisoformat(closing["valid_to"])
+            closures[closing["bestand"]] = Closure(day, closing["door"])
         try:
-            manifest = manifest_with_pins(self.root, pins)
+            manifest = manifest_with_pins(self.root, pins, closures)
         except PinError as exc:
             raise ConceptError("conflict", str(exc)) from None
         changelog_path = self.root / CHANGELOG
@@ -822,10 +865,11 @@ class Regelbeheer:
             files.create(temp, target)
         files.replace(manifest_temp, manifest_target)
         files.replace(log_temp, log_target)
-        problems = [p for p in check_manifest(self.root) if p.split(":")[0] in pins]
+        problems = [p for p in check_manifest(self.root) if p.split(":")[0] in {*pins, *closures}]
         if problems:
             raise ConceptError("conflict", "Na het schrijven klopt het manifest niet: "
                                + "; ".join(problems))  # fmt: skip
+        self._published()  # the tree, closures applied, loads without overlap
 
     # --- reading ----------------------------------------------------------------------------
 
