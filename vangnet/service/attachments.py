@@ -39,6 +39,7 @@ Nothing here logs: the evidence describes threatened people.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -80,6 +81,8 @@ __all__ = [
     "sniff",
 ]
 
+# the shape of the ids vangnet gives; anything else is not sent to the database
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 Soort = Literal["offerte", "factuur", "dreigingsinschatting", "beveiligingsadvies", "overig"]
 MediaType = Literal["application/pdf", "image/png", "image/jpeg"]
 SOORTEN: tuple[Soort, ...] = get_args(Soort)
@@ -309,6 +312,8 @@ class Attachments:
 
     def ids_of(self, aanvraag_id: str) -> set[str]:
         """The ids of the claim's bijlagen."""
+        if not _ID.fullmatch(aanvraag_id):
+            return set()  # no claim has such an id (and PostgreSQL refuses a NUL: a 500)
         with self._read() as session, session.begin():
             return set(
                 session.scalars(select(Bijlage.id).where(Bijlage.aanvraag_id == aanvraag_id))

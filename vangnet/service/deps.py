@@ -99,7 +99,9 @@ async def resolve_identity(request: Request) -> Identity:
         if request.method not in _SAFE:
             given = request.headers.get(CSRF_HEADER, "")
             expected = session.csrf_token or ""
-            if not (given and expected and hmac.compare_digest(given, expected)):
+            # bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 403)
+            same = hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+            if not (given and expected and same):
                 raise Refused(
                     403,
                     "Dit verzoek mist het CSRF-token van uw sessie (X-CSRF-Token); laad de"

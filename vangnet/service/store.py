@@ -32,6 +32,7 @@ Nothing here logs: claims describe threatened people.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -81,6 +82,9 @@ __all__ = [
 ]
 
 _CENT = Decimal("0.01")
+# the ids vangnet gives (uuid hex) have this shape; anything else cannot exist and is not sent
+# to the database (PostgreSQL refuses a NUL in a string outright: that would be a 500)
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class StoreError(Exception):
@@ -384,6 +388,8 @@ class Store:
 
     @staticmethod
     def _load(session: Session, aanvraag_id: str, *, lock: bool = False) -> Aanvraag:
+        if not _ID.fullmatch(aanvraag_id):
+            raise NotFound(aanvraag_id[:64])
         query = select(Aanvraag).where(Aanvraag.id == aanvraag_id)
         if lock:
             query = query.with_for_update()
@@ -410,6 +416,8 @@ class Store:
 
     def _ref(self, kind: str, id_: str, *where: Any) -> ObjectRef:
         """The organisations of the claim the conditions `where` find; `NotFound`."""
+        if not _ID.fullmatch(id_):
+            raise NotFound(id_[:64])
         with self._read() as session, session.begin():
             row = session.execute(
                 select(Aanvraag.owner_id, Aanvraag.decider_id).where(*where)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import io
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -48,12 +48,14 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from vangnet.claim import decode_json
-from vangnet.exceptions import EngineFailure, NoRulesetError
+from vangnet.exceptions import ClaimError, EngineFailure, NoRulesetError
+from vangnet.jsonout import dumps
 from vangnet.paths import FORMS_DIR
 from vangnet.service.attachments import Attachments
 from vangnet.service.audit import Anchor, AuditEntry, AuditError, AuditEvent, AuditLog
 from vangnet.service.audit import Verification as ChainVerification
 from vangnet.service.identity import Identity
+from vangnet.service.pseudonyms import HIDDEN
 from vangnet.service.regelbeheer import Regelbeheer
 from vangnet.service.reproduce import rerun, verification
 from vangnet.service.store import NotFound
@@ -82,7 +84,8 @@ WORDS_DIR = PAGES_DIR / "auditor"
 LOG_PAGE = 50  # audit-log entries per page
 REPORT_ROWS = 500  # claims shown in a replay report (the downloads hold all)
 _ID = re.compile(r"^[0-9a-f]{32}$")  # the ids vangnet gives
-_KENMERK = re.compile(r"^(?P<rest>.+)-B(?P<number>[0-9]{1,4})$")
+# no control characters: a NUL cannot be in a claim id (and PostgreSQL refuses it: a 500)
+_KENMERK = re.compile(r"^(?P<rest>[^\x00-\x1f\x7f]+)-B(?P<number>[0-9]{1,4})$")
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _WORD_KEYS = ("results", "concept_statuses", "concept_soorten", "replay_statuses")
 
@@ -603,6 +606,33 @@ def rerun_in_worker(
     )
 
 
+def _hide_descriptions(value: Any) -> Any:
+    """`value` with every measure's description hidden (at any depth)."""
+    if isinstance(value, dict):
+        return {
+            k: HIDDEN if k == "description" else _hide_descriptions(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_hide_descriptions(v) for v in value]
+    return value
+
+
+def _pseudonymised_value(path: str, text: str | None) -> str | None:
+    """A value the re-run names (JSON text, or words), as an auditor may read it: the
+    descriptions the applicant typed hidden, as everywhere else an auditor looks."""
+    if text is None:
+        return None
+    if path.rsplit(".", maxsplit=1)[-1] == "description":
+        return dumps(HIDDEN)
+    try:
+        value = decode_json(text)
+    except (ClaimError, ValueError):
+        return text  # words, not JSON: "(ontbreekt)", "geweigerd bij <fields>"
+    if isinstance(value, dict | list):
+        return dumps(_hide_descriptions(value))
+    return text
+
+
 @router.post("/audit/besluiten/{besluit_id}/opnieuw")
 async def rerun_besluit(request: Request, besluit_id: str, user: Auditor) -> Response:
     """Re-run the advice a besluit rests on; `gelijk` or the first path that differs."""
@@ -626,6 +656,12 @@ async def rerun_besluit(request: Request, besluit_id: str, user: Auditor) -> Res
     except EngineFailure:
         return error_page(request, 503)
     result = verification(besluit_id, stored, difference)
+    if result.path is not None:
+        result = replace(
+            result,
+            stored=_pseudonymised_value(result.path, result.stored),
+            recomputed=_pseudonymised_value(result.path, result.recomputed),
+        )
     details = {"gelijk": result.equal, "pad": result.path}
     await run_in_threadpool(
         _record, request, user, "besluit.herberekenen", ("besluit", besluit_id), details

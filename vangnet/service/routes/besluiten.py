@@ -291,6 +291,13 @@ async def get_besluit(
     return json_response(body)
 
 
+# a letter is its own document with its own (inline) style sheet (as the pages serve it)
+LETTER_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none';"
+    " base-uri 'none'; frame-ancestors 'none'; sandbox"
+)
+
+
 def _quality(accept: str, media_type: str) -> float:
     """The q-value `accept` gives `media_type` (the most specific range that matches)."""
     kind = media_type.split("/", maxsplit=1)[0]
@@ -368,5 +375,10 @@ async def get_besluit_brief(
     return Response(
         content,
         media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": disposition, "Vary": "Accept"},
+        headers={
+            "Content-Disposition": disposition,
+            "Vary": "Accept",
+            # the letter holds what applicants typed: as HTML it may run and fetch nothing
+            "Content-Security-Policy": LETTER_CSP,
+        },
     )
