@@ -105,9 +105,10 @@ def _rule(rule: Rule, rs: Ruleset) -> list[str]:
 def ruleset_text(rs: Ruleset) -> str:
     """The whole ruleset in words."""
     s = rs.spec
+    # the effective end: the file's, or the closure recorded beside its pin
     valid = (
-        f"{s.valid_from.isoformat()} t/m {s.valid_to.isoformat()}"
-        if s.valid_to
+        f"{s.valid_from.isoformat()} t/m {rs.valid_to.isoformat()}"
+        if rs.valid_to
         else f"vanaf {s.valid_from.isoformat()}"
     )
     out = [

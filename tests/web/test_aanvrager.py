@@ -228,13 +228,13 @@ def test_a_claim_page_seen_again_runs_the_engine_no_more(
     monkeypatch.setattr(aanvrager, "COUNTERFACTUALS", ResultCache(2))
     workers: Any = officer.client.app.state.workers  # type: ignore[attr-defined]
     runs: list[Any] = []
-    run = workers.run
+    arun = workers.arun
 
-    def counted(fn: Any, *args: Any) -> Any:
+    async def counted(fn: Any, *args: Any) -> Any:
         runs.append(fn)
-        return run(fn, *args)
+        return await arun(fn, *args)
 
-    monkeypatch.setattr(workers, "run", counted)
+    monkeypatch.setattr(workers, "arun", counted)
     aanvraag_id = officer.submit()
     runs.clear()  # the submission's own evaluation
     for _ in range(3):

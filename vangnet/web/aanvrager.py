@@ -42,7 +42,13 @@ from vangnet.claim import Claim
 from vangnet.evaluate import Decider
 from vangnet.excel import XLSX_MEDIA_TYPE, build_intake, fill_intake, load_forms
 from vangnet.excel import read_intake as read_workbook
-from vangnet.exceptions import ClaimError, EngineFailure, FormError, NoRulesetError, Problem
+from vangnet.exceptions import (
+    ClaimError,
+    EvaluationError,
+    FormError,
+    NoRulesetError,
+    Problem,
+)
 from vangnet.letters import MEDIA_TYPES
 from vangnet.service import deciding, intake
 from vangnet.service.attachments import (
@@ -465,10 +471,10 @@ async def _advice(request: Request, aanvraag: Mapping[str, Any]) -> dict[str, An
     result: dict[str, Any] | None = COUNTERFACTUALS.get(key)
     if result is None:
         try:
-            kind, answer = await run_in_threadpool(
-                request.app.state.workers.run, precheck_in_worker, aanvraag["claim"]
+            kind, answer = await request.app.state.workers.arun(
+                precheck_in_worker, aanvraag["claim"]
             )
-        except EngineFailure:
+        except EvaluationError:  # the engine failed (the pool is replaced) or our code did
             kind, answer = "engine_failure", None
         if kind == PRECHECK and all(
             answer["decision"]["receipt"][k] == decision["receipt"][k] for k in _SAME_RUN

@@ -91,9 +91,7 @@ async def precheck(request: Request, user: PageUser) -> Response:
         busy = await _record(request, user, {"uitkomst": "geweigerd"})
         return busy or _form_page(request, filled, validator, status=400)
     try:
-        kind, result = await run_in_threadpool(
-            request.app.state.workers.run, precheck_in_worker, filled.data
-        )
+        kind, result = await request.app.state.workers.arun(precheck_in_worker, filled.data)
     except EngineFailure:
         return error_page(request, 503)
     if kind == PRECHECK:

@@ -52,7 +52,8 @@ def _summary(rs: Ruleset) -> dict[str, Any]:
         "title": s.title,
         "status": s.status,
         "valid_from": s.valid_from,
-        "valid_to": s.valid_to,
+        # the effective end: the file's, or the closure recorded beside its pin
+        "valid_to": rs.valid_to,
         "sha256": rs.sha256,
         "href": f"/v1/regelsets/{s.id}/{s.version}",
     }

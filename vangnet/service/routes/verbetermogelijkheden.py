@@ -129,7 +129,7 @@ async def post_verbetermogelijkheden(
             await _record(request, store, _event(identity, form, {"uitkomst": "geweigerd"}))
         raise
     try:
-        kind, result = await run_in_threadpool(workers.run, precheck_in_worker, data)
+        kind, result = await workers.arun(precheck_in_worker, data)
     except EvaluationError as exc:  # the worker died: EngineFailure
         raise engine_problem(exc) from None
     if kind == "refusal":
