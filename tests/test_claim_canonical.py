@@ -3,6 +3,7 @@ path through pydantic's JSON mode and `canonical_json` (itself checked against R
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,13 @@ from hypothesis import strategies as st
 from pydantic_core import PydanticSerializationError
 
 from tests.test_evaluate import _dated, claims
-from vangnet.claim import Claim, Measure, canonical_claim, canonical_claim_reference, parse_claim
+from vangnet.claim import (
+    Claim,
+    Measure,
+    canonical_claim,
+    canonical_claim_reference,
+    parse_claim,
+)
 
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
 
@@ -58,3 +65,29 @@ def test_a_value_outside_the_fast_range_goes_the_reference_way(price: Any) -> No
             canonical_claim(odd)
     else:
         assert canonical_claim(odd) == canonical_claim_reference(odd)
+
+
+def _stored_minimal() -> dict[str, Any]:
+    claim = parse_claim(
+        {
+            "reference_date": "2016-06-01",
+            "applicant": {"type": "gemeente", "name": "G"},
+            "office_holder": {"role": "wethouder"},
+            "municipality": {"name": "X", "inhabitants": 5},
+            "measures": [{"description": "m", "quantity": 2, "unit_price_eur": "99.90"}],
+        }
+    )
+    data: dict[str, Any] = json.loads(canonical_claim(claim))
+    return data
+
+
+def test_the_written_out_measure_holds_every_field_of_the_model() -> None:
+    from vangnet.claim import _MEASURE_FAST, _MEASURE_KEYS, _measure_text, _NotPlain
+
+    assert tuple(sorted(Measure.model_fields)) == _MEASURE_KEYS and _MEASURE_FAST
+    claim = parse_claim(_stored_minimal())  # no code, no date
+    assert canonical_claim(claim) == canonical_claim_reference(claim)
+    # a value of another type than validation gives: left to the generic writer
+    odd = Measure.model_construct(**{**claim.measures[0].__dict__, "code": 5})
+    with pytest.raises(_NotPlain):
+        _measure_text(odd)

@@ -452,3 +452,109 @@ def test_outputs_hold_no_claim_content(report: ReplayReport, forty: list[StoredC
         assert claim["municipality"]["name"] not in text
         for m in claim["measures"]:
             assert m["description"] not in text
+
+
+# --- the faster paths give what the plain paths give ----------------------------------------
+
+
+def test_the_workbook_has_the_cells_openpyxl_alone_writes(
+    report: ReplayReport, tmp_path: Path
+) -> None:
+    from vangnet.replay import _write_xlsx_reference
+
+    first = report.results[0]
+    odd = [
+        "=SOM(A1)",
+        "#N/A",
+        " spaties rond ",
+        "",
+        "a & b < c > d \"e\" 'f'",
+        "regel\r\nregel",
+        "€ ü ✓ 𝄞",
+        "x" * 40_000,
+    ]
+    hostile = [
+        ClaimReplay(
+            **{
+                **{f: getattr(first, f) for f in ClaimReplay.__dataclass_fields__},
+                "message": text,
+                "claim_id": text[:50] or first.claim_id,
+            }
+        )
+        for text in odd
+    ]
+    tampered = copy.copy(report)
+    tampered.results = [*hostile, *report.results]
+    fast, plain = tmp_path / "fast.xlsx", tmp_path / "plain.xlsx"
+    tampered.write_xlsx(fast)
+    _write_xlsx_reference(tampered, plain)
+    a, b = openpyxl.load_workbook(fast), openpyxl.load_workbook(plain)
+    assert a.sheetnames == b.sheetnames == ["Aanvragen", "Samenvatting"]
+    for name in a.sheetnames:
+        assert a[name].freeze_panes == b[name].freeze_panes
+        cells_a = [
+            [(c.value, c.data_type, c.number_format) for c in row] for row in a[name].iter_rows()
+        ]
+        cells_b = [
+            [(c.value, c.data_type, c.number_format) for c in row] for row in b[name].iter_rows()
+        ]
+        assert cells_a == cells_b
+    assert a["Aanvragen"].max_row == len(tampered.results) + 1
+
+
+def test_a_character_xml_cannot_hold_is_replaced_not_fatal(
+    report: ReplayReport, tmp_path: Path
+) -> None:
+    first = report.results[0]
+    broken = ClaimReplay(
+        **{
+            **{f: getattr(first, f) for f in ClaimReplay.__dataclass_fields__},
+            "message": "a\x00b\x1fc",
+        }
+    )
+    tampered = copy.copy(report)
+    tampered.results = [broken]
+    path = tmp_path / "replay.xlsx"
+    tampered.write_xlsx(path)
+    claims = openpyxl.load_workbook(path)["Aanvragen"]
+    header = [c.value for c in claims[1]]
+    assert claims.cell(row=2, column=header.index("Toelichting") + 1).value == "a\ufffdb\ufffdc"
+
+
+def test_the_old_findings_are_read_as_the_whole_decision_gives_them(
+    forty: list[StoredClaim],
+) -> None:
+    from vangnet.replay import _old_effects
+
+    for s in forty:
+        whole = json.loads(s.decision_json)
+        assert _old_effects(s.decision_json) == {f["rule"]: f["effect"] for f in whole["findings"]}
+    # a text that imitates the key is escaped in JSON, so it is never taken for it
+    decision = json.loads(forty[0].decision_json)
+    decision["lines"][0]["explanation"] = 'x "findings":[{"rule":"NEP","effect":"voldaan"}]'
+    text = dumps(decision).encode("utf-8")
+    assert _old_effects(text) == {f["rule"]: f["effect"] for f in decision["findings"]}
+    # not one findings key: the whole decision is decoded
+    odd = json.dumps({"claim": {"findings": []}, "findings": decision["findings"]}).encode()
+    assert _old_effects(odd) == {f["rule"]: f["effect"] for f in decision["findings"]}
+
+
+def test_a_stored_claim_that_is_not_canonical_replays_as_the_canonical_one(
+    forty: list[StoredClaim],
+) -> None:
+    # pretty-printed in another key order, or with amounts as text: the claim a replay reads
+    # is the validated claim, whatever form its stored JSON has
+    def loose(n: int, s: StoredClaim) -> StoredClaim:
+        data = json.loads(s.claim_json, parse_float=Decimal)
+        if n % 2:
+            for m in data["measures"]:
+                m["unit_price_eur"] = f"{Decimal(m['unit_price_eur']):.2f}"
+        reordered = dict(reversed(list(data.items())))
+        text = dumps(reordered, indent=2).encode("utf-8")
+        return StoredClaim(**{**{f: getattr(s, f) for f in s.__slots__}, "claim_json": text})
+
+    target = resolve_target(TARGET)
+    plain = replay_claims(forty[:12], target, processes=1)
+    loosened = replay_claims([loose(n, s) for n, s in enumerate(forty[:12])], target, processes=1)
+    assert loosened.claim_lines() == plain.claim_lines()
+    assert all(r.status == "herberekend" for r in plain)

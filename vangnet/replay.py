@@ -34,6 +34,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -383,7 +384,23 @@ def _init_worker(crash_on: frozenset[str]) -> None:
 Answer = tuple[Any, ...]
 
 
+_FINDINGS_KEY = '"findings":'
+_DECODER = json.JSONDecoder()
+
+
 def _old_effects(decision_json: bytes) -> dict[str, str]:
+    """The effect of each finding of a stored decision. Only its `findings` member is decoded
+    (the lines before it are most of the text): in JSON an unescaped `"findings":` can only be
+    a key, and a decision has one such key. Anything unexpected: the whole decision decoded."""
+    try:
+        text = decision_json.decode("utf-8")
+        at = text.find(_FINDINGS_KEY)
+        if at > 0 and text.count(_FINDINGS_KEY) == 1:
+            found, _ = _DECODER.raw_decode(text, at + len(_FINDINGS_KEY))
+            if type(found) is list:
+                return {f["rule"]: f["effect"] for f in found}
+    except (ValueError, TypeError, KeyError):
+        pass
     findings = json.loads(decision_json).get("findings", [])
     return {f["rule"]: f["effect"] for f in findings}
 
@@ -1010,86 +1027,227 @@ _CLAIM_HEADERS = (
 
 
 def _write_xlsx(report: ReplayReport, target: Path | IO[bytes]) -> None:
-    from openpyxl import Workbook
+    """The workbook: openpyxl (write-only) makes everything but the claim rows; those are
+    written as SpreadsheetML text straight into the claims sheet of the archive (see
+    `_ClaimRows`): at 100,000 claims openpyxl's per-cell objects cost more than the replay's
+    own reading and bookkeeping. `_write_xlsx_reference` writes the same cells the plain way;
+    a test compares the two workbooks cell by cell."""
+    import io
+    import zipfile
+
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    wb, claims = _workbook_without_claims(report)
+    euro = WriteOnlyCell(claims, value=0)
+    euro.number_format = _EURO
+    day = WriteOnlyCell(claims, value=datetime(2000, 1, 1))
+    day.number_format = _DAY
+    rows = _ClaimRows(euro.style_id, day.style_id, wb.epoch)
+    scratch = io.BytesIO()
+    wb.save(scratch)  # registers the styles above; the claims sheet holds only its header
+    sheet = "xl/worksheets/sheet1.xml"  # the first sheet made (`_workbook_without_claims`)
+    written = False
+    with (
+        zipfile.ZipFile(scratch) as src,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
+    ):
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename != sheet:
+                out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
+                continue
+            text = data.decode("utf-8")
+            cut = text.index("</sheetData>")
+            with out.open(sheet, "w", force_zip64=True) as f:
+                f.write(text[:cut].encode("utf-8"))
+                block: list[str] = []
+                for n, r in enumerate(report.results, start=2):
+                    block.append(rows.row(n, _claim_values(report, r)))
+                    if len(block) >= 2000:
+                        f.write("".join(block).encode("utf-8"))
+                        block.clear()
+                f.write("".join(block).encode("utf-8"))
+                f.write(text[cut:].encode("utf-8"))
+            written = True
+        if not written:  # openpyxl named its sheets otherwise: never a workbook without rows
+            raise RuntimeError(f"{sheet} not in the workbook openpyxl wrote")
+
+
+def _write_xlsx_reference(report: ReplayReport, target: Path | IO[bytes]) -> None:
+    """The workbook written by openpyxl alone, every claim row through its cell objects: the
+    reference `_write_xlsx` is checked against."""
+    wb, claims = _workbook_without_claims(report)
+    row = _Row(claims, money=(7, 9, 10, 15))
+    for r in report.results:
+        row(_claim_values(report, r))
+    wb.save(target)
+
+
+_EURO = "€ #,##0.00"
+_DAY = "yyyy-mm-dd"
+_YES_NO = {True: "ja", False: "nee"}
+
+
+class _Row:
+    """Rows for one sheet: plain values where that is safe (fast), a cell with its style
+    for money and dates (the style made once and shared), and text that starts with "="
+    as a text cell, so that it is never read as a formula."""
+
+    def __init__(self, ws: Any, money: Sequence[int]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        self.ws = ws
+        self.money = frozenset(money)
+        self._new = WriteOnlyCell
+        euro = WriteOnlyCell(ws, value=0)
+        euro.number_format = _EURO
+        day = WriteOnlyCell(ws, value=datetime(2000, 1, 1))
+        day.number_format = _DAY
+        self._euro, self._day = cast(Any, euro)._style, cast(Any, day)._style
+
+    def _styled(self, value: Any, style: Any) -> Any:
+        cell = self._new(self.ws, value=value)
+        cast(Any, cell)._style = style  # shared: a write-only cell is written at once
+        return cell
+
+    def _cell(self, i: int, v: Any) -> Any:
+        if isinstance(v, str):
+            if not v.startswith("="):
+                return v
+            cell = self._new(self.ws, value=v)
+            cell.data_type = "s"
+            return cell
+        if v is None:
+            return None
+        if i in self.money:
+            return self._styled(v, self._euro)
+        if isinstance(v, date):
+            return self._styled(v, self._day)
+        return v
+
+    def __call__(self, values: Sequence[Any]) -> None:
+        out = [self._cell(i, v) for i, v in enumerate(values)]
+        self.ws.append(out)
+
+
+def _workbook_without_claims(report: ReplayReport) -> tuple[Any, Any]:
+    """The write-only workbook with the claims sheet (frozen header row, no claim rows yet)
+    and the summary sheet, complete."""
+    from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
-
-    class _Row:
-        """Rows for one sheet: plain values where that is safe (fast), a cell with its style
-        for money and dates (the style made once and shared), and text that starts with "="
-        as a text cell, so that it is never read as a formula."""
-
-        def __init__(self, ws: WriteOnlyWorksheet, money: Sequence[int]) -> None:
-            self.ws = ws
-            self.money = frozenset(money)
-            euro = WriteOnlyCell(ws, value=0)
-            euro.number_format = "€ #,##0.00"
-            day = WriteOnlyCell(ws, value=datetime(2000, 1, 1))
-            day.number_format = "yyyy-mm-dd"
-            self._euro, self._day = cast(Any, euro)._style, cast(Any, day)._style
-
-        def _styled(self, value: Any, style: Any) -> Any:
-            cell = WriteOnlyCell(self.ws, value=value)
-            cast(Any, cell)._style = style  # shared: a write-only cell is written at once
-            return cell
-
-        def _cell(self, i: int, v: Any) -> Any:
-            if isinstance(v, str):
-                if not v.startswith("="):
-                    return v
-                cell = WriteOnlyCell(self.ws, value=v)
-                cell.data_type = "s"
-                return cell
-            if v is None:
-                return None
-            if i in self.money:
-                return self._styled(v, self._euro)
-            if isinstance(v, date):
-                return self._styled(v, self._day)
-            return v
-
-        def __call__(self, values: Sequence[Any]) -> None:
-            out = [self._cell(i, v) for i, v in enumerate(values)]
-            self.ws.append(out)
-
     claims = wb.create_sheet("Aanvragen")
     claims.freeze_panes = "A2"
-    row = _Row(claims, money=(7, 9, 10, 15))
-    row(_CLAIM_HEADERS)
-    labels = {k: report.size_classes.label(k) for k in report.size_classes.keys}
-    yes_no = {True: "ja", False: "nee"}
-    for r in report.results:
-        ok = r.status == "herberekend"
-        row(
-            (
-                r.aanvraag_id,
-                r.claim_id,
-                r.scheme,
-                r.reference_date,
-                labels[r.size_class],
-                r.advice_ruleset,
-                outcome_text(r.advice_outcome),
-                _eur(r.advice_cents),
-                outcome_text(r.new_outcome) if ok else None,
-                _eur(r.new_cents) if ok else None,
-                _eur(r.delta_cents) if ok else None,
-                yes_no[r.flipped] if ok else None,
-                yes_no[r.forced] if ok else None,
-                "; ".join(c.text() for c in r.changes) or None,
-                outcome_text(r.besluit_outcome) or None,
-                _eur(r.besluit_cents),
-                r.status,
-                r.message,
-            )
-        )
-
+    _Row(claims, money=())(_CLAIM_HEADERS)
     summary = wb.create_sheet("Samenvatting")
     row = _Row(summary, money=(5, 6, 7))
     for line in _summary_rows(report):
         row(line)
-    wb.save(target)
+    return wb, claims
+
+
+def _claim_values(report: ReplayReport, r: ClaimReplay) -> tuple[Any, ...]:
+    """One claim's row of the claims sheet (None: an empty cell)."""
+    ok = r.status == "herberekend"
+    return (
+        r.aanvraag_id,
+        r.claim_id,
+        r.scheme,
+        r.reference_date,
+        report.size_classes.label(r.size_class),
+        r.advice_ruleset,
+        outcome_text(r.advice_outcome),
+        _eur(r.advice_cents),
+        outcome_text(r.new_outcome) if ok else None,
+        _eur(r.new_cents) if ok else None,
+        _eur(r.delta_cents) if ok else None,
+        _YES_NO[r.flipped] if ok else None,
+        _YES_NO[r.forced] if ok else None,
+        "; ".join(c.text() for c in r.changes) or None,
+        outcome_text(r.besluit_outcome) or None,
+        _eur(r.besluit_cents),
+        r.status,
+        r.message,
+    )
+
+
+# what openpyxl refuses in a cell (`openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE`) and its cell
+# types for text that names an error value
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_ERROR_CODES = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
+_COLUMNS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class _ClaimRows:
+    """A claim row as SpreadsheetML text, cell for cell what openpyxl's write-only sheet
+    writes for the values `_Row` gives it: text inline (never a formula; `xml:space` kept
+    where the text has outer spaces), money and dates with their shared style, numbers as
+    `"%.16g"`, dates as Excel serial days, empty cells left out. Text with a character XML
+    cannot hold (openpyxl would refuse the workbook) gets U+FFFD in its place."""
+
+    _MONEY = frozenset({7, 9, 10, 15})
+
+    def __init__(self, euro_style: int, day_style: int, epoch: datetime) -> None:
+        self.euro = f' s="{euro_style}" t="n"><v>'
+        self.day = f' s="{day_style}" t="n"><v>'
+        self.epoch = epoch
+        self._days: dict[date, str] = {}
+        self._texts: dict[str, str] = {}
+
+    def _serial(self, day: date) -> str:
+        text = self._days.get(day)
+        if text is None:
+            from openpyxl.utils.datetime import to_excel
+
+            serial = cast(Any, to_excel)(day, self.epoch)
+            text = self._days[day] = "%.16g" % serial  # noqa: UP031 - openpyxl's own format
+        return text
+
+    def row(self, n: int, values: Sequence[Any]) -> str:
+        cells = [f'<row r="{n}">']
+        append = cells.append
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            ref = f'<c r="{_COLUMNS[i]}{n}"'
+            kind = type(v)
+            if kind is str:
+                text = self._texts.get(v) if i >= 2 else None  # the ids are unique
+                if text is None:
+                    text = _text_cell(v)
+                    if i >= 2 and len(self._texts) < 10_000:
+                        self._texts[v] = text
+                append(ref + text)
+            elif i in self._MONEY:
+                append(ref + self.euro + ("%.16g" % v) + "</v></c>")  # noqa: UP031 - as openpyxl
+            elif kind is date:
+                append(ref + self.day + self._serial(v) + "</v></c>")
+            elif kind is bool:
+                append(ref + ' t="b"><v>' + ("1" if v else "0") + "</v></c>")
+            elif kind is int or kind is Decimal:
+                append(ref + ' t="n"><v>' + ("%.16g" % v) + "</v></c>")  # noqa: UP031 - as openpyxl
+            else:
+                raise TypeError(f"no cell for a {kind.__name__}")
+        append("</row>")
+        return "".join(cells)
+
+
+def _text_cell(v: str) -> str:
+    """What follows the reference of a text cell."""
+    if not v:
+        return ' t="inlineStr"></c>'
+    if v in _ERROR_CODES:
+        return ' t="e"><v>' + _xml_text(v) + "</v></c>"
+    space = ' xml:space="preserve"' if v != v.strip() else ""
+    return f' t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>'
+
+
+def _xml_text(value: str) -> str:
+    value = value[:32767]
+    if _ILLEGAL_XML.search(value):
+        value = _ILLEGAL_XML.sub("\ufffd", value)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return value.replace("\r", "&#13;") if "\r" in value else value
 
 
 def _summary_rows(report: ReplayReport) -> list[tuple[Any, ...]]:
