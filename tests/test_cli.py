@@ -231,3 +231,28 @@ def test_forms_intake_read_and_export(tmp_path: Path) -> None:
     assert result.exit_code == 0 and out.read_bytes().startswith(b"PK")
     result = runner.invoke(app, ["forms", "intake", "-o", str(form), "--on", "2010-01-01"])
     assert result.exit_code == 2
+
+
+def test_a_reader_that_goes_away_ends_the_batch_quietly(tmp_path: Path) -> None:
+    """`vangnet evaluate DIR | head`: a closed pipe is no internal error, no traceback."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    claim = (PUBLIC_SCENARIOS / "P01.claim.json").read_text()
+    for n in range(300):
+        (folder / f"{n:04d}.json").write_text(claim)
+    script = "from vangnet.cli import app; app()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, "evaluate", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert err == ""

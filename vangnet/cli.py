@@ -6,6 +6,7 @@ exits with code 2 and the refusal of the contract on stderr; nothing ends in a t
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Callable, Iterator
@@ -74,6 +75,11 @@ def _guard(fn: Callable[[], T]) -> T:
         return fn()
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        # the reader went away (`vangnet evaluate DIR | head`): stop quietly, as Unix tools do;
+        # stdout is pointed at /dev/null so that flushing it at exit raises nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(141) from None
     except DataError as exc:
         _fail(f"Fout in de gepubliceerde gegevens: {exc}")
     except VangnetError as exc:
@@ -540,7 +546,6 @@ def demo_seed() -> None:
     """Laad de demo-accounts en demogegevens (forms/demo/) één keer in de database; alleen in
     demomodus (VANGNET_DEMO=1), nooit in productie (instellingen uit VANGNET_*). Toont de
     demo-accounts met hun wachtwoorden en rollen."""
-    import os
 
     from vangnet.service.demo import DemoRefused, refuse_production, seed_demo
     from vangnet.service.settings import Settings, SettingsError
