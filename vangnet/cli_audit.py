@@ -17,9 +17,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+from vangnet.cli_common import EXIT_INPUT, guard, open_database
+from vangnet.cli_common import fail as _fail
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -31,50 +34,18 @@ __all__ = ["register"]
 T = TypeVar("T")
 
 EXIT_BROKEN = 1
-EXIT_INPUT = 2
-EXIT_UNAVAILABLE = 3
-
-
-def _fail(text: str, code: int) -> NoReturn:
-    sys.stderr.write(text.rstrip("\n") + "\n")
-    raise typer.Exit(code)
 
 
 def _guard(fn: Callable[[], T]) -> T:
-    """Run a command body: bad settings exit 2, a database that cannot be reached exits 3,
-    never with a traceback (statement parameters never appear either)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from vangnet.service.audit import AuditError
-    from vangnet.service.settings import SettingsError
 
-    try:
-        return fn()
-    except typer.Exit:
-        raise
-    except (SettingsError, AuditError) as exc:
-        _fail(f"Fout: {exc}", EXIT_INPUT)
-    except SQLAlchemyError as exc:
-        _fail(
-            f"De database is niet bereikbaar of niet te lezen ({type(exc).__name__});"
-            " controleer VANGNET_DATABASE_URL.",
-            EXIT_UNAVAILABLE,
-        )
-    except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
-        _fail(
-            f"Interne fout ({type(exc).__name__}); meld dit aan de beheerder van vangnet.",
-            EXIT_UNAVAILABLE,
-        )
+    return guard(fn, (AuditError,))
 
 
 def _open() -> tuple[AuditLog, Engine]:
     from vangnet.service.audit import AuditLog
-    from vangnet.service.db import create_db_engine, migrate
-    from vangnet.service.settings import Settings
 
-    settings = Settings.from_env()
-    engine = create_db_engine(settings.db_url)
-    migrate(engine)
+    settings, engine = open_database()
     return AuditLog.from_settings(settings), engine
 
 

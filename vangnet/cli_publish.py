@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from vangnet.cli_common import fail as _fail
 
 if TYPE_CHECKING:
     from vangnet.service.identity import Identity
@@ -31,11 +33,6 @@ TOKEN_VARIABLE = "VANGNET_TOKEN"  # noqa: S105 - the variable's name, not a toke
 class ListFormat(StrEnum):
     text = "text"
     json = "json"
-
-
-def _fail(text: str, code: int = 2) -> NoReturn:
-    sys.stderr.write(text.rstrip("\n") + "\n")
-    raise typer.Exit(code)
 
 
 @contextmanager

@@ -25,9 +25,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+from vangnet.cli_common import EXIT_INPUT, guard, open_database
+from vangnet.cli_common import fail as _fail
+from vangnet.cli_common import settings as _settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -39,55 +43,17 @@ __all__ = ["register"]
 T = TypeVar("T")
 
 EXIT_DIFFERENT = 1
-EXIT_INPUT = 2
-EXIT_UNAVAILABLE = 3
-
-
-def _fail(text: str, code: int) -> NoReturn:
-    sys.stderr.write(text.rstrip("\n") + "\n")
-    raise typer.Exit(code)
 
 
 def _guard(fn: Callable[[], T]) -> T:
-    """Run a command body: bad input exits 2, an unreachable database 3, an unexpected fault
-    1 with its type only; never a traceback, never a statement's parameters."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from vangnet.exceptions import VangnetError
-    from vangnet.service.settings import SettingsError
 
-    try:
-        return fn()
-    except typer.Exit:
-        raise
-    except (SettingsError, VangnetError) as exc:
-        _fail(f"Fout: {exc}", EXIT_INPUT)
-    except SQLAlchemyError as exc:
-        _fail(
-            f"De database is niet bereikbaar of weigert ({type(exc).__name__});"
-            " controleer VANGNET_DATABASE_URL.",
-            EXIT_UNAVAILABLE,
-        )
-    except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
-        _fail(f"Interne fout ({type(exc).__name__}); meld dit aan de beheerder van vangnet.", 1)
-
-
-def _settings() -> Settings:
-    from vangnet.service import crypto
-    from vangnet.service.settings import Settings
-
-    settings = Settings.from_env()
-    crypto.configure(settings)
-    return settings
+    return guard(fn, (VangnetError,), internal=1)
 
 
 def _engine(settings: Settings) -> Engine:
     """The database, migrated."""
-    from vangnet.service.db import create_db_engine, migrate
-
-    engine = create_db_engine(settings.db_url)
-    migrate(engine)
-    return engine
+    return open_database(settings)[1]
 
 
 def keys_rotate(

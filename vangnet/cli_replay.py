@@ -13,20 +13,17 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from vangnet.cli_common import fail as _fail
 
 if TYPE_CHECKING:
     from vangnet.replay import ReplayReport
     from vangnet.service.settings import Settings
 
 __all__ = ["TerminalProgress", "record_replay", "register"]
-
-
-def _fail(text: str, code: int = 1) -> NoReturn:
-    sys.stderr.write(text.rstrip("\n") + "\n")
-    raise typer.Exit(code)
 
 
 class TerminalProgress:
@@ -116,7 +113,7 @@ def _write(path: Path, what: str, write: Any) -> None:
     try:
         write(path)
     except OSError as exc:
-        _fail(f"{path}: {what} kan niet worden geschreven ({exc.strerror}).")
+        _fail(f"{path}: {what} kan niet worden geschreven ({exc.strerror}).", 1)
 
 
 def register(app: typer.Typer, *, demo: typer.Typer, rules: typer.Typer) -> None:

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+from vangnet.cli_common import fail as _fail
+from vangnet.cli_common import guard, open_database
 
 if TYPE_CHECKING:
     from vangnet.service.accounts import Accounts
@@ -35,51 +38,19 @@ __all__ = ["register"]
 
 T = TypeVar("T")
 
-EXIT_INPUT = 2
-EXIT_UNAVAILABLE = 3
-
-
-def _fail(text: str, code: int = EXIT_INPUT) -> NoReturn:
-    sys.stderr.write(text.rstrip("\n") + "\n")
-    raise typer.Exit(code)
-
 
 def _guard(fn: Callable[[], T]) -> T:
-    """Run a command body: refusals and bad settings exit 2, an unreachable database 3."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from vangnet.service.accounts import AccountsError
     from vangnet.service.audit import AuditError
-    from vangnet.service.settings import SettingsError
 
-    try:
-        return fn()
-    except typer.Exit:
-        raise
-    except (AccountsError, SettingsError, AuditError) as exc:
-        _fail(f"Fout: {exc}")
-    except SQLAlchemyError as exc:
-        _fail(
-            f"De database is niet bereikbaar of niet te gebruiken ({type(exc).__name__});"
-            " controleer VANGNET_DATABASE_URL.",
-            EXIT_UNAVAILABLE,
-        )
-    except Exception as exc:  # noqa: BLE001 - the CLI promises no traceback
-        _fail(
-            f"Interne fout ({type(exc).__name__}); meld dit aan de beheerder van vangnet.",
-            EXIT_UNAVAILABLE,
-        )
+    return guard(fn, (AccountsError, AuditError))
 
 
 def _open() -> Accounts:
     from vangnet.service.accounts import Accounts
     from vangnet.service.audit import AuditLog
-    from vangnet.service.db import create_db_engine, migrate
-    from vangnet.service.settings import Settings
 
-    settings = Settings.from_env()
-    engine = create_db_engine(settings.db_url)
-    migrate(engine)
+    settings, engine = open_database()
     return Accounts(engine, settings, audit=AuditLog.from_settings(settings))
 
 
