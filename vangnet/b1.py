@@ -27,6 +27,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vangnet import yamlfile
 from vangnet.exceptions import DataError
 from vangnet.paths import FORMS_DIR
 
@@ -137,7 +138,7 @@ def load_rules(path: Path | None = None) -> B1Rules:
     """The B1 rules from `forms/letters/b1.yaml` (or `path`); a bad file raises `DataError`."""
     path = path or FORMS_DIR / RULES_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
         spec = _RulesFile.model_validate(raw)
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise DataError(f"{path.name}: de B1-regels zijn ongeldig: {exc}") from exc

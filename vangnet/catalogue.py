@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from vangnet import yamlfile
 from vangnet.canonical import canonical_json
 from vangnet.exceptions import CatalogueError
 from vangnet.money import to_json_number
@@ -161,7 +162,7 @@ def _date(value: Any, path: Path, what: str) -> date:
 
 def _read_meta(path: Path) -> dict[str, Any]:
     try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+        meta = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise _fail(path, None, f"is geen tekst in UTF-8 (fout bij byte {exc.start})") from None
     except RecursionError:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from vangnet import yamlfile
 from vangnet.calculator import calculate
 from vangnet.claim import Claim, parse_claim
 from vangnet.decision import Decision, Outcome
@@ -415,7 +416,7 @@ class _Loader:
 def _load(path: Path) -> ChangeableFacts:
     loader = _Loader(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise loader.fail(f"niet leesbaar als YAML: {exc}") from None
     try:

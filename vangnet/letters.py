@@ -55,6 +55,7 @@ import yaml
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vangnet import yamlfile
 from vangnet.claim import Claim
 from vangnet.decision import Decision, DecisionLine, Finding
 from vangnet.evaluate import Evaluation
@@ -229,7 +230,7 @@ _M = TypeVar("_M", bound=BaseModel)
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LetterError(f"{path}: het bestand met briefgegevens ontbreekt ({exc})") from exc
     except yaml.YAMLError as exc:

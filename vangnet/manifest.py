@@ -31,8 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from vangnet import yamlfile
 from vangnet.canonical import canonical_json
 from vangnet.catalogue import load_catalogue
 from vangnet.paths import PROJECT_ROOT
@@ -67,7 +66,7 @@ def current_hashes(root: Path = PROJECT_ROOT) -> dict[str, str]:
 
 def data_sha256(path: Path) -> str:
     """SHA-256 over the canonical JSON of a YAML data file (comments do not count)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     return hashlib.sha256(canonical_json(_plain(data))).hexdigest()
 
 

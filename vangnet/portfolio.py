@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vangnet import yamlfile
 from vangnet.catalogue import Catalogue, CatalogueItem, CatalogueSet, load_catalogues
 from vangnet.exceptions import DataError, VangnetError
 from vangnet.replay import IMPACT_DIR, Answer, ChunkRunner, EnginePool, Progress, chunks
@@ -158,7 +159,7 @@ class PortfolioConfig(_M):
 def load_portfolio_config(path: Path = PORTFOLIO_FILE) -> PortfolioConfig:
     """The portfolio file, checked; `DataError` naming the file and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
         config = PortfolioConfig.model_validate(raw)
     except OSError as exc:
         raise DataError(f"{path}: kan niet worden gelezen ({exc.strerror})") from None

@@ -49,6 +49,7 @@ from typing import IO, Any, Literal, Protocol, cast
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vangnet import yamlfile
 from vangnet.exceptions import DataError, NoRulesetError
 from vangnet.jsonout import dumps
 from vangnet.money import format_eur
@@ -165,7 +166,7 @@ def load_size_classes(path: Path | None = None) -> SizeClasses:
     each other without gap or overlap and end open. `DataError` naming the file and class."""
     path = path or IMPACT_DIR / "size_classes.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
         spec = _SizeFile.model_validate(raw)
     except OSError as exc:
         raise DataError(f"{path}: kan niet worden gelezen ({exc.strerror})") from None

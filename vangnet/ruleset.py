@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vangnet import yamlfile
 from vangnet.canonical import canonical_json
 from vangnet.exceptions import RulesetError
 from vangnet.facts import CLAIM_DISPLAY_NAMES, CLAIM_FIELDS, LINE_DISPLAY_NAMES, LINE_FIELDS
@@ -449,7 +450,7 @@ def load_ruleset(path: Path) -> Ruleset:
 
 def _load_ruleset(path: Path) -> Ruleset:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise RulesetError(
             f"{path.name}: is geen tekst in UTF-8 (fout bij byte {exc.start})"

@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from vangnet import yamlfile
 from vangnet.evaluate import Evaluation
 from vangnet.excel.cells import put_text, put_value
 from vangnet.exceptions import DataError
@@ -100,7 +101,7 @@ def load_export_texts(path: Path | None = None) -> ExportTexts:
     """The export's words from `forms/export/calculation.yaml` (or `path`)."""
     path = path or FORMS_DIR / TEXTS_FILE
     try:
-        return ExportTexts.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return ExportTexts.model_validate(yamlfile.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise DataError(f"{path.name}: de teksten van de export zijn ongeldig: {exc}") from None
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vangnet import yamlfile
 from vangnet.catalogue import Catalogue
 from vangnet.claim import Claim, Measure
 from vangnet.exceptions import DataError
@@ -377,7 +378,7 @@ class FormSet:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DataError(f"{path.name}: niet leesbaar als YAML: {exc}") from None
 

@@ -41,6 +41,7 @@ from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from vangnet import yamlfile
 from vangnet.paths import FORMS_DIR
 from vangnet.service.audit import AuditEvent, AuditLog, Result
 from vangnet.service.db import WRITE
@@ -399,7 +400,7 @@ def load_demo_accounts(
     rol, wachtwoord) in `path`, each checked as `add_organisation` and `add_account` check
     them; `AccountsError` naming the file and the entry otherwise."""
     try:
-        data = _DemoFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = _DemoFile.model_validate(yamlfile.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise AccountsError(f"{path.name}: geen geldig bestand met demo-accounts ({exc})") from None
     orgs = []

@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from vangnet import yamlfile
 from vangnet.paths import FORMS_DIR
 from vangnet.service.identity import Identity
 from vangnet.service.models import ROLLEN
@@ -310,7 +311,7 @@ APPLICANT = "aanvrager"  # in the file: the submitting organisation decides itse
 @functools.cache
 def _deciding_bodies(path: Path = ORGANISATIES_FILE) -> dict[str, str]:
     try:
-        data = _Organisaties.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = _Organisaties.model_validate(yamlfile.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise ValueError(f"{path}: kan niet worden gelezen ({exc})") from None
     return {body: entry.organisatie for body, entry in data.deciding_bodies.items()}

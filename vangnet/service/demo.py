@@ -46,6 +46,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.engine import make_url
 
+from vangnet import yamlfile
 from vangnet.claim import Claim, claim_sha256
 from vangnet.evaluate import Decider
 from vangnet.exceptions import ClaimError, NoRulesetError, VangnetError
@@ -342,7 +343,7 @@ def _check_step(where: str, step: Step, status: str, objected: bool) -> None:
 def load_demo(path: Path = DEMO_FILE) -> DemoData:
     """The demo file, checked; `DemoError` naming the file and what is wrong."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
         demo = DemoData.model_validate(_plain(raw))
         _check(demo)
     except OSError as exc:

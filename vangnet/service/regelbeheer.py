@@ -57,6 +57,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from vangnet import yamlfile
 from vangnet.catalogue import Catalogue, load_catalogue, load_catalogues
 from vangnet.exceptions import DataError, VangnetError
 from vangnet.manifest import MANIFEST, PinError, check_manifest, manifest_with_pins, read_manifest
@@ -200,7 +201,7 @@ def validate_version(
         # an alias can multiply what the content hash has to serialise (and no published
         # version uses one)
         has_alias = any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(content))
-        raw = yaml.safe_load(content)
+        raw = yamlfile.safe_load(content)
     except yaml.YAMLError:
         has_alias, raw = False, None  # the loader says what is wrong, naming the file
     if has_alias:

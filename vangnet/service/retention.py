@@ -38,6 +38,7 @@ import yaml
 from sqlalchemy import Connection, Engine, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from vangnet import yamlfile
 from vangnet.exceptions import DataError
 from vangnet.paths import FORMS_DIR
 from vangnet.service.crypto import permit
@@ -82,7 +83,7 @@ class RetentionPolicy:
 def load_policy(path: Path = RETENTION_FILE) -> RetentionPolicy:
     """The policy in `path`; `DataError` naming the file and the field that is wrong."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DataError(f"{path.name}: niet te lezen ({type(exc).__name__})") from None
     if not isinstance(data, dict):

@@ -47,6 +47,7 @@ from markupsafe import Markup
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from vangnet import yamlfile
 from vangnet.claim import decode_json
 from vangnet.exceptions import ClaimError, EngineFailure, NoRulesetError
 from vangnet.jsonout import dumps
@@ -473,7 +474,9 @@ async def verify_log(request: Request, user: Auditor) -> Response:
 def _kenmerk_prefix(body: str) -> str | None:
     """The letters' kenmerk prefix of a deciding body (`forms/bodies/<body>.yaml`)."""
     try:
-        data = yaml.safe_load((FORMS_DIR / "bodies" / f"{body}.yaml").read_text(encoding="utf-8"))
+        data = yamlfile.safe_load(
+            (FORMS_DIR / "bodies" / f"{body}.yaml").read_text(encoding="utf-8")
+        )
     except (OSError, yaml.YAMLError):
         return None
     prefix = data.get("kenmerk_prefix") if isinstance(data, dict) else None

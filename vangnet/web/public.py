@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import yaml
 from fastapi import APIRouter, Request, Response
 from starlette.exceptions import HTTPException
 
+from vangnet import yamlfile
 from vangnet.exceptions import NoRulesetError
 from vangnet.facts import CLAIM_FIELDS, LINE_FIELDS
 from vangnet.manifest import read_manifest
@@ -63,7 +63,7 @@ async def privacy(request: Request, user: PageUser) -> Response:
 @lru_cache(maxsize=1)
 def _retention_default() -> int:
     """How long a final claim is kept by default (`forms/retention.yaml`)."""
-    data = yaml.safe_load((FORMS_DIR / "retention.yaml").read_text(encoding="utf-8"))
+    data = yamlfile.safe_load((FORMS_DIR / "retention.yaml").read_text(encoding="utf-8"))
     return int(data["default_years"])
 
 

@@ -20,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from vangnet import yamlfile
 from vangnet.exceptions import DataError
 from vangnet.money import format_eur, format_number
 from vangnet.paths import FORMS_DIR
@@ -48,7 +49,7 @@ def texts(directory: Path = PAGES_DIR) -> dict[str, Any]:
     """The shared words of the pages (`texts.yaml`); `DataError` names what is missing."""
     path = directory / "texts.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DataError(f"{path.name}: niet leesbaar als YAML: {exc}") from None
     missing = [k for k in _TEXT_KEYS if not isinstance(data, dict) or k not in data]

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from vangnet import yamlfile
 from vangnet.service.audit import AuditLog
 from vangnet.service.authz import authorize
 from vangnet.service.body import read_model
@@ -148,7 +149,7 @@ def _file_name(text: str) -> str:
     """The version file's name, from its valid_from (the loader checks they agree); a name
     that makes the loader say what is missing when there is none."""
     try:
-        data = yaml.safe_load(text)
+        data = yamlfile.safe_load(text)
     except yaml.YAMLError:
         return "concept.yaml"
     day = data.get("valid_from") if isinstance(data, dict) else None
