@@ -456,3 +456,108 @@ def test_an_employer_body_decides_its_own_claims(team: Team, assessor: Browser) 
     assert page.status_code == 200 and "Gemeente Voorbeeld" in page.text
     assert f"/beoordelen/{aanvraag_id}" not in assessor.get("/beoordelen").text
     assert assessor.get(f"/beoordelen/{aanvraag_id}").status_code == 404
+
+
+# --- replacing the current besluit: a correction, a decision on an objection ---------------------
+
+
+def _decided(team: Team, assessor: Browser) -> tuple[str, str]:
+    """A claim decided with the advice (P06: gedeeltelijk, € 16.850,00): (aanvraag, besluit)."""
+    aanvraag_id = submit(team)
+    assessor.post(f"/beoordelen/{aanvraag_id}/in-behandeling", {})
+    r = assessor.post(f"/beoordelen/{aanvraag_id}/besluit", {"keuze": "advies"})
+    assert r.status_code == 303, r.text
+    found = re.search(
+        r'/beoordelen/besluiten/([0-9a-f]{32})/vervangen"',
+        assessor.get(f"/beoordelen/{aanvraag_id}").text,
+    )
+    assert found
+    return aanvraag_id, found[1]
+
+
+def test_a_correction_is_checked_previewed_and_then_replaces_the_besluit(
+    team: Team, assessor: Browser
+) -> None:
+    aanvraag_id, bid = _decided(team, assessor)
+    page = assessor.get(f"/beoordelen/{aanvraag_id}").text
+    # filled in with what the besluit decided; no decision on an objection without one
+    assert 'value="16850,00"' in page
+    assert re.search(r'<option value="gedeeltelijk" selected>', page)
+    assert 'value="beslissing_op_bezwaar"' not in page
+
+    url = f"/beoordelen/besluiten/{bid}/vervangen"
+    r = assessor.post(url, {"soort": "", "uitkomst": "gedeeltelijk", "bedrag": "17.000,00"})
+    assert r.status_code == 400
+    for name in ("soort", "motivering"):
+        assert f'id="veld-{name}-fout"' in r.text and f'href="#veld-{name}"' in r.text
+    assert 'value="17.000,00"' in r.text  # what was typed stays
+    # the amount must fit the outcome: the service's check, next to the field
+    why = "Het bedrag van de deur was verkeerd overgenomen."
+    form = {"soort": "correctie", "uitkomst": "afwijzen", "bedrag": "17000", "motivering": why}
+    r = assessor.post(url, form)
+    assert r.status_code == 400 and 'id="veld-bedrag-fout"' in r.text
+    assert "moet 0,00 zijn bij afwijzen" in r.text
+
+    form |= {"uitkomst": "gedeeltelijk"}
+    r = assessor.post(url, form | {"actie": "voorbeeld"})
+    assert r.status_code == 200 and "CONCEPT" in r.text and "17.000,00" in r.text
+    assert r.headers["content-security-policy"] == beoordelaar.LETTER_CSP
+    assert "besluit.corrigeren" not in actions(team.client)  # a preview stores nothing
+
+    r = assessor.post(url, form | {"actie": "vastleggen"})
+    assert r.status_code == 303 and r.headers["location"].endswith("?gedaan=correctie")
+    page = text(assessor.get(f"/beoordelen/{aanvraag_id}?gedaan=correctie").text)
+    assert "De correctie is vastgelegd" in page
+    assert "Correctie 2 (geldt nu)" in page and "Besluit 1 (vervangen)" in page
+    assert why in page and "17.000,00" in page
+    assert "besluit.corrigeren" in actions(team.client)
+    # the replaced besluit cannot be replaced again
+    r = assessor.post(url, form | {"actie": "vastleggen"})
+    assert r.status_code == 409
+    body = team.gemeente.get(f"/v1/aanvragen/{aanvraag_id}").json()
+    assert len(body["besluiten"]) == 2
+
+
+def test_a_decision_on_an_objection_needs_the_objection_first(
+    team: Team, assessor: Browser
+) -> None:
+    aanvraag_id, bid = _decided(team, assessor)
+    url = f"/beoordelen/besluiten/{bid}/vervangen"
+    why = "Het bezwaar is gegrond: de politie adviseerde ook de camera."
+    form = {
+        "soort": "beslissing_op_bezwaar",
+        "uitkomst": "toekennen",
+        "bedrag": "19350,00",
+        "motivering": why,
+    }
+    r = assessor.post(url, form)
+    assert r.status_code == 409 and "geen bezwaar geregistreerd" in r.text
+    assert "/v1/" not in text(r.text)  # the page's words, not the API's
+
+    today = datetime.now(UTC).astimezone(beoordelaar._TZ).date()
+    r = assessor.post(f"/beoordelen/besluiten/{bid}/bezwaar", {"ontvangen": f"{today:%d-%m-%Y}"})
+    assert r.status_code == 303
+    page = assessor.get(f"/beoordelen/{aanvraag_id}").text
+    assert re.search(r'<option value="beslissing_op_bezwaar" selected>', page)
+    r = assessor.post(url, form)
+    assert r.status_code == 303 and r.headers["location"].endswith("?gedaan=beslissing_op_bezwaar")
+    page = text(assessor.get(f"/beoordelen/{aanvraag_id}").text)
+    assert "Beslissing op bezwaar 2 (geldt nu)" in page and why in page
+    assert "besluit.beslissen_op_bezwaar" in actions(team.client)
+    letter = team.gemeente.get(f"/v1/aanvragen/{aanvraag_id}").json()["besluiten"][-1]
+    assert letter["kind"] == "beslissing_op_bezwaar"
+
+
+def test_only_the_deciding_organisations_assessor_replaces_a_besluit(
+    team: Team, assessor: Browser
+) -> None:
+    _, bid = _decided(team, assessor)
+    url = f"/beoordelen/besluiten/{bid}/vervangen"
+    form = {"soort": "correctie", "uitkomst": "afwijzen", "bedrag": "0", "motivering": "Fout."}
+    other = signed_in(team, "beoordelaar", "GM9902")
+    assert other.post(url, form).status_code == 404
+    applicant = signed_in(team, "aanvrager", "GM9901")
+    assert applicant.post(url, form).status_code == 403
+    assert assessor.post(url, form, csrf=False).status_code == 403
+    assert [e["object_id"] for e in refusals(team.client)][:1] == [bid]
+    assert "besluit.corrigeren" not in actions(team.client)

@@ -40,7 +40,15 @@ from vangnet.service.store import (
 )
 from vangnet.workers import EngineWorkers
 
-__all__ = ["REPLACEMENTS", "check_besluit", "decide", "make_besluit", "register_bezwaar", "replace"]
+__all__ = [
+    "REPLACEMENTS",
+    "check_besluit",
+    "decide",
+    "make_besluit",
+    "preview_replacement",
+    "register_bezwaar",
+    "replace",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -255,6 +263,29 @@ async def decide(
     )
 
 
+async def _replacement(
+    store: Store,
+    workers: EngineWorkers,
+    besluit_id: str,
+    kind: str,
+    data: Any,
+    *,
+    identity: Identity,
+    concept: bool,
+) -> NewBesluit:
+    if kind not in REPLACEMENTS.values():
+        raise ValueError(f"{kind}: no besluit of this kind replaces another")
+    basis = await run_in_threadpool(store.replacement_basis, besluit_id)
+    body = check_besluit(data, kind, basis, await _attachment_ids(store, basis))
+    if kind == "beslissing_op_bezwaar" and basis.objection_received is None:
+        raise BesluitConflict(
+            "Tegen dit besluit is geen bezwaar geregistreerd; registreer het bezwaar eerst"
+            f" (POST /v1/besluiten/{besluit_id}/bezwaren).",
+            "geen_bezwaar",
+        )
+    return await make_besluit(workers, basis, body, kind, identity, concept=concept)
+
+
 async def replace(
     store: Store,
     workers: EngineWorkers,
@@ -266,18 +297,26 @@ async def replace(
 ) -> dict[str, Any]:
     """A besluit of `kind` (`correctie` or `beslissing_op_bezwaar`) that replaces the current
     besluit `besluit_id`: the new besluit as stored."""
-    if kind not in REPLACEMENTS.values():
-        raise ValueError(f"{kind}: no besluit of this kind replaces another")
-    basis = await run_in_threadpool(store.replacement_basis, besluit_id)
-    body = check_besluit(data, kind, basis, await _attachment_ids(store, basis))
-    if kind == "beslissing_op_bezwaar" and basis.objection_received is None:
-        raise BesluitConflict(
-            "Tegen dit besluit is geen bezwaar geregistreerd; registreer het bezwaar eerst"
-            f" (POST /v1/besluiten/{besluit_id}/bezwaren).",
-            "geen_bezwaar",
-        )
-    new = await make_besluit(workers, basis, body, kind, identity)
+    new = await _replacement(
+        store, workers, besluit_id, kind, data, identity=identity, concept=False
+    )
     return await run_in_threadpool(lambda: store.replace(new, identity=identity))
+
+
+async def preview_replacement(
+    store: Store,
+    workers: EngineWorkers,
+    besluit_id: str,
+    kind: str,
+    data: Any,
+    *,
+    identity: Identity,
+) -> NewBesluit:
+    """What `replace` would store, checked the same way, with its letter marked CONCEPT;
+    nothing is stored."""
+    return await _replacement(
+        store, workers, besluit_id, kind, data, identity=identity, concept=True
+    )
 
 
 async def register_bezwaar(

@@ -38,6 +38,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from vangnet import yamlfile
 from vangnet.calculator import calculate
 from vangnet.exceptions import ClaimError, DataError, NoRulesetError
 from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat
@@ -82,7 +83,7 @@ LETTER_CSP = (
     " base-uri 'none'; frame-ancestors 'none'; sandbox"
 )
 _TZ = ZoneInfo("Europe/Amsterdam")
-_WORD_KEYS = ("filters", "besluit_outcomes", "roles", "threat_statuses")
+_WORD_KEYS = ("filters", "besluit_outcomes", "vervangingen", "roles", "threat_statuses")
 MAX_REASON = 2000  # AanvullingsverzoekIn.reason
 MAX_MOTIVATION = 4000  # BesluitIn.motivation
 
@@ -93,7 +94,7 @@ MAX_MOTIVATION = 4000  # BesluitIn.motivation
 def read_words(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
     """A file of page words (YAML) that must name `keys`; `DataError` names what is wrong."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DataError(f"{path.name}: niet leesbaar als YAML: {exc}") from None
     missing = [k for k in keys if not isinstance(data, dict) or k not in data]
@@ -142,7 +143,7 @@ def terms(directory: Path = WORDS_DIR) -> DecisionTerm:
     """The legal term (`termijnen.yaml`); `DataError` names what is wrong."""
     path = directory / "termijnen.yaml"
     try:
-        return DecisionTerm.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return DecisionTerm.model_validate(yamlfile.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValidationError) as exc:
         raise DataError(f"{path.name}: {exc}") from None
 
@@ -382,7 +383,30 @@ def _claim_context(request: Request, aanvraag_id: str) -> dict[str, Any]:
     }
 
 
-_DONE = ("in-behandeling", "aanvulling", "besluit", "bezwaar")
+_DONE = (
+    "in-behandeling",
+    "aanvulling",
+    "besluit",
+    "bezwaar",
+    "correctie",
+    "beslissing_op_bezwaar",
+)
+
+
+def _replacement_form(current: dict[str, Any] | None) -> FormState:
+    """The form that replaces the current besluit, filled in with what it decided (a correction
+    usually changes one thing), and a decision on the objection when one is registered."""
+    if current is None:
+        return FormState()
+    amount = Decimal(current["amount_eur"]).quantize(Decimal("0.01"))
+    return FormState(
+        {
+            "keuze": "vervangen",
+            "soort": "beslissing_op_bezwaar" if current["bezwaren"] else "correctie",
+            "uitkomst": current["outcome"],
+            "bedrag": str(amount).replace(".", ","),
+        }
+    )
 
 
 async def _claim_page(
@@ -400,7 +424,10 @@ async def _claim_page(
         {
             "w": words(),
             "terms": terms(),
-            "forms": {k: given.get(k, FormState()) for k in ("aanvulling", "besluit", "bezwaar")},
+            "forms": {
+                **{k: given.get(k, FormState()) for k in ("aanvulling", "besluit", "bezwaar")},
+                "vervangen": given.get("vervangen", _replacement_form(context["current"])),
+            },
             "failed": next(iter(given), None),
             "message": message,
             "done": done if done in _DONE and status == 200 else None,
@@ -486,14 +513,29 @@ async def ask(request: Request, aanvraag_id: str, user: Assessor) -> Response:
 _BESLUIT_FIELDS = {"outcome": "uitkomst", "amount_eur": "bedrag", "motivation": "motivering"}
 
 
+# why a besluit form needs a motivation, per choice (`keuze`): differing from the advice, or
+# replacing the current besluit (a correction or a decision on an objection always needs one)
+_WHY = {
+    "afwijken": "Schrijf waarom u afwijkt van het advies. Deze motivering komt in de brief.",
+    "vervangen": (
+        "Schrijf waarom u het besluit vervangt: wat was er fout, of wat vindt u van het"
+        " bezwaar. Deze motivering komt in de brief."
+    ),
+}
+
+
 def _besluit_data(
     form: dict[str, str], advice: dict[str, Any], attachment_ids: set[str]
 ) -> tuple[dict[str, Any], FormState]:
     """The body of the besluit the form asks for (as the API takes it), and what was typed with
-    the problems the form itself can see. `keuze=advies` follows the advice."""
-    follow = form.get("keuze") == "advies"
+    the problems the form itself can see. `keuze=advies` follows the advice; `afwijken` (a
+    first besluit of one's own) and `vervangen` (a correction or a decision on an objection)
+    name the outcome, the amount and the motivation."""
+    keuze = form.get("keuze")
+    if keuze not in ("advies", "vervangen"):
+        keuze = "afwijken"
     values = {
-        "keuze": "advies" if follow else "afwijken",
+        "keuze": keuze,
         "uitkomst": form.get("uitkomst", ""),
         "bedrag": form.get("bedrag", "").strip(),
         "motivering": form.get("motivering", "").strip(),
@@ -502,7 +544,7 @@ def _besluit_data(
     values.update({f"bijlage-{i}": "ja" for i in chosen})
     state = FormState(values)
     data: dict[str, Any] = {"attachments": chosen}
-    if follow:
+    if keuze == "advies":
         data["outcome"] = advice["outcome"]
         data["amount_eur"] = Decimal(str(advice["eligible_total_eur"]))
     else:
@@ -521,9 +563,7 @@ def _besluit_data(
         else:
             data["amount_eur"] = amount
         if not values["motivering"]:
-            state.errors["motivering"] = (
-                "Schrijf waarom u afwijkt van het advies. Deze motivering komt in de brief."
-            )
+            state.errors["motivering"] = _WHY[keuze]
         elif len(values["motivering"]) > MAX_MOTIVATION:
             state.errors["motivering"] = (
                 f"De motivering is {len(values['motivering'])} tekens lang; maak haar korter"
@@ -685,6 +725,61 @@ async def objection(request: Request, besluit_id: str, user: Assessor) -> Respon
         else:
             return _back(aanvraag_id, "bezwaar")
     return await _claim_page(request, aanvraag_id, forms={"bezwaar": state}, status=400)
+
+
+@router.post("/beoordelen/besluiten/{besluit_id}/vervangen")
+async def replace_besluit(request: Request, besluit_id: str, user: Assessor) -> Response:
+    """A correction of the current besluit, or the decision on the objection against it: a new
+    besluit with its letter that takes the current one's place. `actie=voorbeeld` shows that
+    letter instead (nothing is stored)."""
+    form = await read_form(request, user)
+    kind = form.get("soort", "")
+    if kind not in words()["vervangingen"]:
+        kind = ""
+    # the roles table's row for this kind of replacement; without a valid kind, the stricter
+    # of the two rows is checked and the form says what to choose
+    action = "beslissen_op_bezwaar" if kind != "correctie" else "corrigeren"
+    await _besluit_access(request, user, besluit_id, ("besluiten", action))
+    store, workers = store_of(request), request.app.state.workers
+    besluit = await run_in_threadpool(store.besluit, besluit_id)
+    aanvraag_id = besluit["aanvraag"]["id"]
+    ids = await run_in_threadpool(Attachments(store.engine).ids_of, aanvraag_id)
+    # a replacement names its own outcome and amount: the advice is not followed as such
+    data, state = _besluit_data({**form, "keuze": "vervangen"}, {}, ids)
+    state.values["soort"] = kind
+    if not kind:
+        state.errors["soort"] = "Kies of u het besluit corrigeert of op het bezwaar beslist."
+    if state.errors:
+        return await _claim_page(request, aanvraag_id, forms={"vervangen": state}, status=400)
+    try:
+        if form.get("actie") == "voorbeeld":
+            new = await deciding.preview_replacement(
+                store, workers, besluit_id, kind, data, identity=user
+            )
+            html = await render(new.letter_context, "html")
+            await run_in_threadpool(
+                lambda: store.record(user, "brief.voorbeeld_bekijken", "besluit", besluit_id, {})
+            )
+            return _letter_response(html, "html", f"concept-{besluit_id}", inline=True)
+        await deciding.replace(store, workers, besluit_id, kind, data, identity=user)
+    except ApiProblem as exc:
+        if exc.status == 400:
+            rest = _problems_on(state, exc)
+            return await _claim_page(
+                request, aanvraag_id, forms={"vervangen": state}, message=rest, status=400
+            )
+        return error_page(request, 503 if exc.status == 503 else 500)
+    except BesluitConflict as exc:
+        text = (
+            "Tegen dit besluit is geen bezwaar geregistreerd. Registreer eerst het bezwaar,"
+            " of kies voor een correctie."
+            if exc.code == "geen_bezwaar"
+            else exc.detail
+        )
+        return await _claim_page(request, aanvraag_id, message=text, status=409)
+    except NotFound:
+        return error_page(request, 404)
+    return _back(aanvraag_id, kind)
 
 
 # --- attachments -------------------------------------------------------------------------------
