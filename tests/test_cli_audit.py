@@ -184,3 +184,30 @@ def test_an_unreachable_database_exits_3(data_dir: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 3
     assert "niet bereikbaar" in result.stderr
     assert "geheim" not in result.output and "Traceback" not in result.output
+
+
+def test_the_documented_key_rotation(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/audit.md, rotating the key: anchor, new key with the old one as previous, verify
+    with the anchor; the text says which key made which entries."""
+    old_key, new_key = "oud-" + "a" * 40, "nieuw-" + "b" * 40
+    monkeypatch.setenv("VANGNET_AUDIT_KEY", old_key)
+    old = fill(engine, 2)
+    anchor = tmp_path / "anker.json"
+    assert runner.invoke(app, ["audit", "anchor", "--uit", str(anchor)]).exit_code == 0
+
+    monkeypatch.setenv("VANGNET_AUDIT_KEY", new_key)
+    monkeypatch.setenv("VANGNET_AUDIT_KEYS_PREVIOUS", old_key)
+    new = fill(engine, 1)
+    assert new.key_id != old.key_id
+    result = runner.invoke(app, ["audit", "verify", "--anchor", str(anchor)])
+    assert result.exit_code == 0, result.output
+    assert (
+        f"De sleutel is gewisseld: sleutel {old.key_id} voor regel 1 tot en met 2, sleutel"
+        f" {new.key_id} voor regel 3 tot en met 3." in result.stdout
+    )
+    # forgetting the previous key: the old entries cannot be checked, and the text says why
+    monkeypatch.delenv("VANGNET_AUDIT_KEYS_PREVIOUS")
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1 and "VANGNET_AUDIT_KEYS_PREVIOUS" in result.stdout

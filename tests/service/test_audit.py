@@ -341,6 +341,71 @@ def test_an_anchor_of_another_key_is_refused(engine: Engine) -> None:
         LOG.verify(engine, other.anchor(engine))
 
 
+# --- rotating the key ----------------------------------------------------------------------
+
+OLD_KEY = b"o" * 32
+NEW_KEY = b"n" * 32
+
+
+def test_after_a_rotation_the_chain_runs_on_and_both_keys_verify(engine: Engine) -> None:
+    old = AuditLog(OLD_KEY)
+    fill(engine, 3, old)
+    before = old.anchor(engine)
+    rotated = AuditLog(NEW_KEY, previous=[OLD_KEY])
+    assert rotated.key_ids == (key_id_for(NEW_KEY), key_id_for(OLD_KEY))
+    assert rotated.record(engine, event(3)) == 4  # new entries: the new key, the same chain
+    assert [e.key_id for e in rotated.entries(engine)] == [old.key_id] * 3 + [rotated.key_id]
+    assert row(engine, 4)["prev_hash"] == before.hash
+
+    result = rotated.verify(engine, before)  # an anchor made before the rotation still counts
+    assert result.ok, result.text()
+    spans = [(k.key_id, k.first, k.last) for k in result.keys]
+    assert spans == [(old.key_id, 1, 3), (rotated.key_id, 4, 4)]
+    assert f"sleutel {old.key_id} voor regel 1 tot en met 3" in result.text()
+    assert result.as_dict()["keys"][1] == {"key_id": rotated.key_id, "first": 4, "last": 4}
+    # without the previous key, the old entries cannot be checked, and the message says how
+    breach = AuditLog(NEW_KEY).verify(engine).breach
+    assert breach is not None and (breach.seq, breach.kind) == (1, "onbekende_sleutel")
+    assert "VANGNET_AUDIT_KEYS_PREVIOUS" in breach.text
+
+
+def test_a_retired_key_cannot_add_entries_after_the_rotation(engine: Engine) -> None:
+    old = AuditLog(OLD_KEY)
+    fill(engine, 2, old)
+    rotated = AuditLog(NEW_KEY, previous=[OLD_KEY])
+    rotated.record(engine, event(2))
+    old.record(engine, event(3, action="besluit.nemen"))  # someone kept the old key
+    breach = rotated.verify(engine).breach
+    assert breach is not None and (breach.seq, breach.kind) == (4, "oude_sleutel")
+    assert "na regel 2 is vervangen" in breach.text
+
+
+def test_previous_keys_are_checked_when_the_log_is_made() -> None:
+    with pytest.raises(AuditError, match="vorige sleutel 1 van de auditlog"):
+        AuditLog(NEW_KEY, previous=[b"kort"])
+    with pytest.raises(AuditError, match="vorige sleutel 2 is de huidige sleutel"):
+        AuditLog(NEW_KEY, previous=[OLD_KEY, NEW_KEY])
+
+
+def test_the_previous_keys_come_from_the_environment(tmp_path: Any) -> None:
+    from vangnet.service.settings import SettingsError
+
+    old_text, older_text = "o" * 40, "p" * 40
+    env = {
+        "VANGNET_DATA_DIR": str(tmp_path),
+        "VANGNET_AUDIT_KEY": "n" * 40,
+        "VANGNET_AUDIT_KEYS_PREVIOUS": f" {older_text}  {old_text} ",
+    }
+    log = AuditLog.from_settings(Settings.from_env(env))
+    assert log.key_ids == (
+        key_id_for(b"n" * 40),
+        key_id_for(older_text.encode()),
+        key_id_for(old_text.encode()),
+    )
+    with pytest.raises(SettingsError, match="sleutel 2 is korter dan 32 tekens"):
+        Settings.from_env(env | {"VANGNET_AUDIT_KEYS_PREVIOUS": f"{old_text} kort"})
+
+
 # --- tampering ------------------------------------------------------------------------------
 
 

@@ -34,6 +34,14 @@ zeros. `details` is stored exactly as it was hashed (its canonical form read bac
 "vangnet audit key id"); a one-way function of the key, so the log tells which key made an
 entry, not the key.
 
+Rotating the key. New entries are always made with the current key (VANGNET_AUDIT_KEY); the
+keys it replaced (VANGNET_AUDIT_KEYS_PREVIOUS) only verify the entries they made. The chain runs
+on across a rotation (the first entry under the new key links to the last one under the old),
+and once a key has been succeeded it may not sign again: an entry under a key that an earlier
+part of the chain already left behind is a breach (`oude_sleutel`), so a retired key that leaks
+cannot add entries after the rotation without `verify` saying so. `Verification.keys` lists
+which key made which run of entries.
+
 Details are small (at most `MAX_DETAILS_BYTES` of canonical JSON) and hold parameters and
 digests only: never names, addresses, free text or claim content.
 """
@@ -72,6 +80,7 @@ __all__ = [
     "AuditLog",
     "Breach",
     "BreachKind",
+    "KeySpan",
     "Result",
     "Verification",
     "key_id_for",
@@ -82,7 +91,9 @@ Result = Literal["gelukt", "geweigerd", "mislukt"]
 RESULTS: tuple[str, ...] = get_args(Result)
 
 # what went wrong with the first broken entry
-BreachKind = Literal["veranderd", "verwijderd", "ingevoegd", "afgekapt", "onbekende_sleutel"]
+BreachKind = Literal[
+    "veranderd", "verwijderd", "ingevoegd", "afgekapt", "onbekende_sleutel", "oude_sleutel"
+]
 
 GENESIS = "0" * 64  # prev_hash of the first entry
 MAX_DETAILS_BYTES = 4096
@@ -270,6 +281,10 @@ class Anchor:
         return cls.from_dict(data)
 
 
+def _key_list(key_ids: Sequence[str]) -> str:
+    return ("sleutel " if len(key_ids) == 1 else "de sleutels ") + ", ".join(key_ids)
+
+
 def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdef" for c in text)
 
@@ -287,6 +302,18 @@ class Breach:
 
 
 @dataclass(frozen=True, slots=True)
+class KeySpan:
+    """A run of consecutive entries made with one key: the key's id, its first and last seq."""
+
+    key_id: str
+    first: int
+    last: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "first": self.first, "last": self.last}
+
+
+@dataclass(frozen=True, slots=True)
 class Verification:
     """The outcome of `verify`: intact, or the first broken entry."""
 
@@ -294,6 +321,7 @@ class Verification:
     head: Anchor  # the head as found (seq 0 for an empty log)
     breach: Breach | None = None
     anchor: Anchor | None = None
+    keys: tuple[KeySpan, ...] = ()  # the keys of the entries checked, in chain order
 
     @property
     def ok(self) -> bool:
@@ -312,6 +340,11 @@ class Verification:
             else f"De auditlog is in orde: {self.checked} regels, de keten klopt tot en met"
             f" regel {self.head.seq} (hash {self.head.hash[:16]}…)."
         )
+        if len(self.keys) > 1:
+            spans = ", ".join(
+                f"sleutel {k.key_id} voor regel {k.first} tot en met {k.last}" for k in self.keys
+            )
+            what += f" De sleutel is gewisseld: {spans}."
         if self.anchor is None:
             return what + " Zonder anker is niet te zien of er regels aan het eind zijn weggehaald."
         return what + f" Het anker (regel {self.anchor.seq}) klopt ook."
@@ -323,6 +356,7 @@ class Verification:
             "head": self.head.as_dict(),
             "anchor": None if self.anchor is None else self.anchor.as_dict(),
             "breach": None if self.breach is None else self.breach.as_dict(),
+            "keys": [k.as_dict() for k in self.keys],
             "text": self.text(),
         }
 
@@ -426,15 +460,35 @@ def _read_entries(engine: Engine, query: Any) -> list[AuditEntry]:
 
 
 class AuditLog:
-    """The audit log under one key: append entries, export the head, verify the chain."""
+    """The audit log under one key: append entries, export the head, verify the chain.
+    `previous`: the keys this one replaced, which only verify the entries they made."""
 
-    def __init__(self, key: bytes, key_id: str | None = None) -> None:
+    def __init__(
+        self, key: bytes, key_id: str | None = None, previous: Sequence[bytes] = ()
+    ) -> None:
         if len(key) < 32:
             raise AuditError("de sleutel van de auditlog moet minstens 32 bytes zijn")
         self._key = key
         self.key_id = key_id_for(key) if key_id is None else key_id
         if not self.key_id or len(self.key_id) > 32:
             raise AuditError("key_id: 1 tot 32 tekens")
+        self._previous: dict[str, bytes] = {}
+        for number, old in enumerate(previous, start=1):
+            if len(old) < 32:
+                raise AuditError(
+                    f"vorige sleutel {number} van de auditlog moet minstens 32 bytes zijn"
+                )
+            old_id = key_id_for(old)
+            if old_id == self.key_id or old == key:
+                raise AuditError(
+                    f"vorige sleutel {number} is de huidige sleutel; noem een sleutel maar één keer"
+                )
+            self._previous[old_id] = old
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The ids of every key this log verifies with: the current one first."""
+        return (self.key_id, *self._previous)
 
     def __repr__(self) -> str:  # never show the key
         return f"AuditLog(key_id={self.key_id!r})"
@@ -442,9 +496,11 @@ class AuditLog:
     @classmethod
     def from_settings(cls, settings: Settings) -> AuditLog:
         """The log under VANGNET_AUDIT_KEY (as UTF-8 bytes), or outside production the
-        development key in DATA_DIR/secrets/audit.key; key_id from `key_id_for`."""
+        development key in DATA_DIR/secrets/audit.key; key_id from `key_id_for`; the keys it
+        replaced from VANGNET_AUDIT_KEYS_PREVIOUS (separated by spaces)."""
         key = settings.audit_key.encode("utf-8") if settings.audit_key else None
-        return cls(key if key is not None else settings.secret("audit"))
+        previous = [k.encode("utf-8") for k in settings.audit_keys_previous.split()]
+        return cls(key if key is not None else settings.secret("audit"), previous=previous)
 
     # --- hashing --------------------------------------------------------------------------
 
@@ -570,10 +626,10 @@ class AuditLog:
         Reads in batches of `batch_size` within one transaction (a consistent snapshot;
         REPEATABLE READ on PostgreSQL), so memory does not grow with the log.
         """
-        if anchor is not None and anchor.key_id != self.key_id:
+        if anchor is not None and anchor.key_id not in self.key_ids:
             raise AuditError(
-                f"het anker hoort bij sleutel {anchor.key_id}, deze auditlog gebruikt sleutel"
-                f" {self.key_id}"
+                f"het anker hoort bij sleutel {anchor.key_id}, deze auditlog kent alleen"
+                f" {_key_list(self.key_ids)}"
             )
         options = (
             {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
@@ -589,7 +645,8 @@ class _Verifier:
         self, log: AuditLog, connection: Connection, anchor: Anchor | None, batch_size: int
     ) -> None:
         self.log = log
-        self.keys = {log.key_id: log._key}
+        self.keys = {log.key_id: log._key, **log._previous}
+        self.spans: list[KeySpan] = []
         self.connection = connection
         self.anchor = anchor
         self.batch_size = max(1, batch_size)
@@ -668,7 +725,28 @@ class _Verifier:
         return self._done(checked, head, None)
 
     def _done(self, checked: int, head: Anchor, breach: Breach | None) -> Verification:
-        return Verification(checked=checked, head=head, breach=breach, anchor=self.anchor)
+        return Verification(
+            checked=checked, head=head, breach=breach, anchor=self.anchor, keys=tuple(self.spans)
+        )
+
+    def _key_order(self, entry: AuditEntry) -> Breach | None:
+        """Follow which key made which run of entries; a key that was succeeded earlier in
+        the chain signing again is a breach (a retired key cannot add entries)."""
+        spans = self.spans
+        if spans and spans[-1].key_id == entry.key_id:
+            spans[-1] = KeySpan(entry.key_id, spans[-1].first, entry.seq)
+            return None
+        earlier = next((s for s in spans if s.key_id == entry.key_id), None)
+        if earlier is not None:
+            return Breach(
+                entry.seq,
+                "oude_sleutel",
+                f"de regel is gemaakt met sleutel {entry.key_id}, die na regel {earlier.last}"
+                f" is vervangen door sleutel {spans[-1].key_id} (vanaf regel"
+                f" {spans[-1].first}); een vervangen sleutel maakt geen nieuwe regels",
+            )
+        spans.append(KeySpan(entry.key_id, entry.seq, entry.seq))
+        return None
 
     def _check(
         self, entry: AuditEntry, prev_seq: int, prev_hash: str, following: AuditEntry | None
@@ -688,8 +766,9 @@ class _Verifier:
             return Breach(
                 seq,
                 "onbekende_sleutel",
-                f"de regel is gemaakt met sleutel {entry.key_id!r}; deze controle heeft alleen"
-                f" sleutel {self.log.key_id}, dus de regel is niet te controleren",
+                f"de regel is gemaakt met sleutel {entry.key_id!r}; deze controle kent alleen"
+                f" {_key_list(self.log.key_ids)}, dus de regel is niet te controleren (noem een"
+                " vervangen sleutel in VANGNET_AUDIT_KEYS_PREVIOUS)",
             )
         linked = entry.prev_hash == prev_hash
         try:
@@ -715,6 +794,9 @@ class _Verifier:
                 f"regel {seq} verwijst naar een vorige regel met een andere hash dan regel"
                 f" {prev_seq} nu heeft",
             )
+        order = self._key_order(entry)
+        if order is not None:
+            return order
         anchor = self.anchor
         if anchor is not None and seq == anchor.seq and entry.hash != anchor.hash:
             return Breach(

@@ -11,6 +11,8 @@ VANGNET_EVALUATIONS_PER_MINUTE  rate limit per client on POST /v1/evaluaties (de
 VANGNET_DEMO          1: demo mode (the demo accounts exist and `make run` prints them)
 VANGNET_AUDIT_KEY     the key of the audit log's keyed hashes (at least 32 characters);
                       required in production
+VANGNET_AUDIT_KEYS_PREVIOUS  the audit keys VANGNET_AUDIT_KEY replaced, separated by spaces,
+                      oldest first; they only verify the entries they made (docs/audit.md)
 VANGNET_ENCRYPTION_KEYS  the keys for encryption at rest: `ID:BASE64,ID:BASE64`, 32-byte
                       AES keys, the first encrypts, all decrypt; required in production
 VANGNET_PSEUDONYM_KEY  the key of the keyed hashes that replace pseudonyms for auditors (at
@@ -68,6 +70,7 @@ class Settings:
     evaluations_per_minute: int = 120
     demo: bool = False
     audit_key: str = ""
+    audit_keys_previous: str = ""
     encryption_keys: str = ""
     pseudonym_key: str = ""
     session_hours: int = 8
@@ -127,6 +130,12 @@ class Settings:
         for name in ("VANGNET_AUDIT_KEY", "VANGNET_PSEUDONYM_KEY"):
             if 0 < len(env_vars.get(name, "")) < 32:
                 raise SettingsError(f"{name}: moet minstens 32 tekens lang zijn")
+        for number, old in enumerate(env_vars.get("VANGNET_AUDIT_KEYS_PREVIOUS", "").split(), 1):
+            if len(old) < 32:
+                raise SettingsError(
+                    f"VANGNET_AUDIT_KEYS_PREVIOUS: sleutel {number} is korter dan 32 tekens;"
+                    " noem de vorige sleutels van de auditlog volledig, gescheiden door spaties"
+                )
         retention = env_vars.get("VANGNET_RETENTION_YEARS")
         public_url = env_vars.get("VANGNET_PUBLIC_URL", "https://localhost:8000").rstrip("/")
         if not public_url.startswith("https://"):
@@ -141,6 +150,7 @@ class Settings:
             evaluations_per_minute=positive("VANGNET_EVALUATIONS_PER_MINUTE", 120),
             demo=env_vars.get("VANGNET_DEMO", "") in ("1", "true", "ja"),
             audit_key=env_vars.get("VANGNET_AUDIT_KEY", ""),
+            audit_keys_previous=env_vars.get("VANGNET_AUDIT_KEYS_PREVIOUS", ""),
             pseudonym_key=env_vars.get("VANGNET_PSEUDONYM_KEY", ""),
             encryption_keys=env_vars.get("VANGNET_ENCRYPTION_KEYS", ""),
             session_hours=positive("VANGNET_SESSION_HOURS", 8),
