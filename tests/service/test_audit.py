@@ -406,6 +406,32 @@ def test_the_previous_keys_come_from_the_environment(tmp_path: Any) -> None:
         Settings.from_env(env | {"VANGNET_AUDIT_KEYS_PREVIOUS": f"{old_text} kort"})
 
 
+def test_a_verification_is_recorded_and_read_back_as_it_was(engine: Engine) -> None:
+    """The auditor's page records each verification as an entry (`Verification.summary`) and
+    shows the newest one (`latest_for`, `from_summary`): the same outcome, intact or broken."""
+    old = AuditLog(OLD_KEY)
+    fill(engine, 2, old)
+    rotated = AuditLog(NEW_KEY, previous=[OLD_KEY])
+    for n in (2, 3):
+        rotated.record(engine, event(n))
+    outcomes = [rotated.verify(engine, rotated.anchor(engine))]
+    old.record(engine, event(9))  # a retired key signs again: broken
+    outcomes.append(rotated.verify(engine))
+    assert outcomes[0].ok and outcomes[1].breach is not None
+    for outcome in outcomes:
+        rotated.record(
+            engine,
+            event(0, action="auditlog.verifieren", object_id="keten", details=outcome.summary()),
+        )
+        latest = rotated.latest_for(engine, "keten", "auditlog.verifieren")
+        assert latest is not None
+        assert type(outcome).from_summary(latest.details) == outcome
+    assert rotated.latest_for(engine, "keten", "iets.anders") is None
+    for bad in ({}, {"heel": True}, outcomes[1].summary() | {"heel": True}):
+        with pytest.raises(AuditError, match="geen uitkomst van een controle"):
+            type(outcomes[0]).from_summary(bad)
+
+
 # --- tampering ------------------------------------------------------------------------------
 
 

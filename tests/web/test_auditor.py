@@ -195,7 +195,7 @@ def test_the_audit_log_newest_first_paged_with_its_verification(
     page = auditor.get("/audit/logboek")
     assert page.status_code == 200
     body = text(page.text)
-    assert "nog niet gecontroleerd" in body and "De keten is heel" not in body
+    assert "nog nooit gecontroleerd" in body and "De keten is heel" not in body
     assert body.index("test.stap59") < body.index("test.stap58")
     assert "test.stap0 " not in body and "Volgende pagina" in body
     assert "test.stap0 " in text(auditor.get("/audit/logboek?pagina=2").text)
@@ -203,12 +203,23 @@ def test_the_audit_log_newest_first_paged_with_its_verification(
     account = app.state.accounts.account(auditor.account_id)
     assert account.gebruikersnaam not in body
 
-    # verifying is a button: the page shows its outcome, what it covered and when
+    # verifying is a button: the page shows its outcome, what it covered, when and by whom
     r = auditor.post("/audit/logboek", {"anker_regel": "", "anker_hash": ""})
     assert r.status_code == 303 and r.headers["location"] == "/audit/logboek#controle"
     body = text(auditor.get("/audit/logboek").text)
     assert "De keten is heel" in body and f"tot en met regel {head.seq}" in body
     assert "Zonder anker" in body and "Gecontroleerd op" in body and "bijgekomen" not in body
+    assert f"door {account.pseudoniem}:" in body
+    # the outcome is an entry of the log itself, so every web process (and a restart) shows it
+    (entry,) = app.state.audit.entries(app.state.store.engine, start=head.seq + 1, limit=1)
+    assert (entry.action, entry.object_id, entry.actor) == (
+        "auditlog.verifieren",
+        "keten",
+        auditor.account_id,
+    )
+    assert entry.details["heel"] is True and entry.details["kop"][0] == head.seq
+    del app.state.audit_checks
+    assert "De keten is heel" in auditor.get("/audit/logboek").text
     event = AuditEvent(actor="systeem", action="test.later", result="gelukt", origin="cli")
     app.state.audit.record(app.state.store.engine, event)
     assert "er 1 regel bijgekomen" in text(auditor.get("/audit/logboek").text)

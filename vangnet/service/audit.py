@@ -101,6 +101,7 @@ MAX_DETAILS_BYTES = 4096
 AUDIT_LOCK = 0x76617564
 # how far `verify` looks for the original seq of a renumbered entry
 _MAX_SHIFT = 64
+_SUMMARY_SPANS = 20  # key runs kept in a verification's summary
 _KEY_ID_LABEL = b"vangnet audit key id"
 _TABLE = cast(Table, Auditregel.__table__)
 # column widths of `auditregel` (migration 0004)
@@ -363,6 +364,51 @@ class Verification:
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n"
 
+    def summary(self) -> dict[str, Any]:
+        """The outcome as the details of an audit entry (`auditlog.verifieren`): numbers,
+        digests, key ids, times and the breach's own text; at most `_SUMMARY_SPANS` key runs
+        (the last ones) to stay within `MAX_DETAILS_BYTES`. `from_summary` reads it back."""
+        breach, anchor = self.breach, self.anchor
+        return {
+            "heel": self.ok,
+            "gelezen": self.checked,
+            "kop": _anchor_list(self.head),
+            "anker": None if anchor is None else _anchor_list(anchor),
+            "fout": None if breach is None else [breach.seq, breach.kind, breach.text[:1000]],
+            "sleutels": [[k.key_id, k.first, k.last] for k in self.keys[-_SUMMARY_SPANS:]],
+        }
+
+    @classmethod
+    def from_summary(cls, data: Mapping[str, Any]) -> Verification:
+        """The outcome `summary` recorded; `AuditError` when `data` is not such a summary."""
+        try:
+            fout = data["fout"]
+            if (fout is None) != (data["heel"] is True) or (
+                fout is not None and fout[1] not in get_args(BreachKind)
+            ):
+                raise ValueError("heel and fout disagree")
+            return cls(
+                checked=int(data["gelezen"]),
+                head=_anchor_of(data["kop"]),
+                anchor=None if data["anker"] is None else _anchor_of(data["anker"]),
+                breach=None
+                if fout is None
+                else Breach(seq=int(fout[0]), kind=cast(BreachKind, fout[1]), text=str(fout[2])),
+                keys=tuple(KeySpan(str(k), int(a), int(b)) for k, a, b in data["sleutels"]),
+            )
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise AuditError(f"geen uitkomst van een controle van de keten ({exc})") from None
+
+
+def _anchor_list(anchor: Anchor) -> list[Any]:
+    return [anchor.seq, anchor.hash, anchor.key_id, None if anchor.at is None else _iso(anchor.at)]
+
+
+def _anchor_of(values: list[Any]) -> Anchor:
+    seq, digest, key_id, at = values
+    when = None if at is None else _parse_iso(str(at))
+    return Anchor(seq=int(seq), hash=str(digest), key_id=str(key_id), at=when)
+
 
 def _connection(target: Session | Connection) -> Connection:
     if isinstance(target, Session):
@@ -615,6 +661,18 @@ class AuditLog:
             .order_by(_TABLE.c.seq)
             .limit(limit),
         )
+
+    def latest_for(self, engine: Engine, object_id: str, action: str) -> AuditEntry | None:
+        """The newest entry about `object_id` with `action`, or None: read through the index on
+        `object_id`, never the whole log."""
+        found = _read_entries(
+            engine,
+            select(*_RAW_COLUMNS)
+            .where(_TABLE.c.object_id == object_id, _TABLE.c.action == action)
+            .order_by(_TABLE.c.seq.desc())
+            .limit(1),
+        )
+        return found[0] if found else None
 
     # --- verifying ------------------------------------------------------------------------
 

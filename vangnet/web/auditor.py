@@ -15,9 +15,11 @@ Where the work is:
   and the digest of its results, `replay.audit_details`), as the command line records it; the
   chart is `vangnet.impact_chart`;
 - audit log: one page of entries (`AuditLog.entries`) and the outcome of the last verification
-  of the whole chain in this process (`LastCheck`: what it covered and when); the auditor runs
-  a verification on demand with a button (`AuditLog.verify`, with an anchor when one is given),
-  so viewing the page never reads the whole log;
+  of the whole chain (`LastCheck`: what it covered, when and by whom); the auditor runs a
+  verification on demand with a button (`AuditLog.verify`, with an anchor when one is given),
+  so viewing the page never reads the whole log. Each verification is itself an entry in the
+  log (`auditlog.verifieren`, its outcome in the details), so every web process, and the
+  page after a restart, shows the same last verification, and that record is tamper-evident;
 - a decision: found by its id, or by its letter's kenmerk through the index on the claim id
   (`Store.besluiten_of_claim`); its entries in the audit log through the index on the object
   (`AuditLog.entries_for`);
@@ -34,7 +36,7 @@ import io
 import re
 import threading
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -362,33 +364,45 @@ def _anchor(state: FormState, audit: AuditLog) -> Anchor | None:
         return None
 
 
+# the audit entry of a verification on the page: object `auditlog` / `keten`
+VERIFY_ACTION = "auditlog.verifieren"
+CHAIN = ("auditlog", "keten")
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
     """One verification of the whole chain: its outcome (which names the head it covered,
-    and the anchor when one was given) and when it ran."""
+    and the anchor when one was given), when it ran, who ran it and its own entry's seq."""
 
     verification: ChainVerification
     at: datetime
+    by: str
+    seq: int
 
 
 class LastCheck:
-    """The last verification of the chain in this process (one per app): the log page shows
-    it and never reads the whole log itself; an auditor runs a new one on demand (a POST),
-    one at a time, each reading the whole log once (`AuditLog.verify`)."""
+    """The verifications of the chain, recorded in the log itself (`verify_log` writes each
+    outcome as an `auditlog.verifieren` entry): `last` reads the newest one (one indexed
+    query); `run` verifies the whole log, one verification at a time within a process (each
+    reads the whole log)."""
 
     def __init__(self) -> None:
         self._running = threading.Lock()
-        self._last: Checked | None = None
 
-    @property
-    def last(self) -> Checked | None:
-        return self._last
+    @staticmethod
+    def last(audit: AuditLog, engine: Engine) -> Checked | None:
+        entry = audit.latest_for(engine, CHAIN[1], VERIFY_ACTION)
+        if entry is None:
+            return None
+        try:
+            outcome = ChainVerification.from_summary(entry.details)
+        except AuditError:
+            return None  # not a summary this version writes: as if never checked
+        return Checked(outcome, entry.at, entry.actor, entry.seq)
 
-    def run(self, audit: AuditLog, engine: Engine, anchor: Anchor | None) -> Checked:
+    def run(self, audit: AuditLog, engine: Engine, anchor: Anchor | None) -> ChainVerification:
         with self._running:
-            checked = Checked(audit.verify(engine, anchor), datetime.now(UTC))
-            self._last = checked
-        return checked
+            return audit.verify(engine, anchor)
 
 
 _CHECKS_LOCK = threading.Lock()
@@ -415,11 +429,14 @@ def _log_page(request: Request, number: int) -> dict[str, Any]:
     first = max(1, last - LOG_PAGE + 1)
     entries = audit.entries(engine, start=first, limit=last - first + 1) if head else []
     names = _pseudonyms(request)
-    checked = _checks(request).last
+    checked = LastCheck.last(audit, engine)
+    # what came in after the covered head, the verification's own entry not counted
+    since = 0 if checked is None else head - checked.verification.head.seq - 1
     return {
         "checked": checked,
         "checked_at": None if checked is None else local_moment(checked.at),
-        "unchecked": head if checked is None else max(0, head - checked.verification.head.seq),
+        "checked_by": None if checked is None else names.get(checked.by, checked.by),
+        "unchecked": head if checked is None else max(0, since),
         "entries": [_entry_view(e, names) for e in reversed(entries)],
         "page_number": number,
         "pages": pages,
@@ -434,7 +451,8 @@ async def _log_response(
         context = await run_in_threadpool(_log_page, request, number)
     except AuditError as exc:
         # an entry that cannot be read at all: the log is damaged; say so, show nothing else
-        context = {"broken": str(exc), "checked": None, "checked_at": None, "unchecked": 0,
+        context = {"broken": str(exc), "checked": None, "checked_at": None, "checked_by": None,
+                   "unchecked": 0,
                    "entries": [], "pages": 1, "page_number": 1, "head": 0}  # fmt: skip
     context.setdefault("broken", None)
     context.update({"form": state, "w": _words(), "link": "/audit/logboek?"})
@@ -453,8 +471,9 @@ async def log(request: Request, user: Auditor) -> Response:
 
 @router.post("/audit/logboek")
 async def verify_log(request: Request, user: Auditor) -> Response:
-    """Verify the whole chain now (with the anchor when one is given); the log page shows the
-    outcome from then on. Reads the whole log once; writes nothing, as `vangnet audit verify`."""
+    """Verify the whole chain now (with the anchor when one is given) and record the outcome
+    in the log; the log page shows it from then on, in every web process. Reads the whole log
+    once."""
     await check(request, user, "auditlog", "verifieren")
     form = await read_form(request, user)
     state = FormState({k: form.get(k, "").strip()[:100] for k in _ANCHOR_FIELDS})
@@ -463,7 +482,8 @@ async def verify_log(request: Request, user: Auditor) -> Response:
     if state.errors:
         return await _log_response(request, 1, state, status=400)
     engine = store_of(request).engine
-    await run_in_threadpool(_checks(request).run, audit, engine, anchor)
+    outcome = await run_in_threadpool(_checks(request).run, audit, engine, anchor)
+    await run_in_threadpool(_record, request, user, VERIFY_ACTION, CHAIN, outcome.summary())
     return RedirectResponse("/audit/logboek#controle", status_code=303)
 
 
