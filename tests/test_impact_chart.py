@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from vangnet.impact_chart import impact_description, impact_svg, impact_table
+from vangnet.impact_chart import impact_description, impact_svg, impact_table, text_width
 from vangnet.replay import (
     ClaimReplay,
     FindingChange,
@@ -113,3 +113,53 @@ def test_an_empty_replay_and_labels_that_need_escaping(tmp_path: Path) -> None:
     flipped = _report([_claim(1, "a", ("afwijzen", "toekennen"), (0, 1))], path)
     root = _parse(impact_svg(flipped))
     assert any((t.text or "").startswith('klein <&> "x"') for t in root.iter(f"{SVG}text"))
+
+
+def test_no_text_runs_off_the_chart_or_into_a_bar() -> None:
+    """Every direction, large amounts and counts: each text's estimated box lies inside the
+    chart and overlaps no bar (the layout the replay's chart was first drawn without: labels
+    ran into the bars and the amounts off the right edge)."""
+    outcomes = ("afwijzen", "gedeeltelijk", "toekennen", "nader_onderzoek")
+    results = [
+        _claim(n, size, (old, new), (0, 987_654_321_00))
+        for n, (size, old, new) in enumerate(
+            (size, old, new)
+            for size in ("klein", "middel", "groot")
+            for old in outcomes
+            for new in outcomes
+            if old != new
+        )
+    ]
+    root = _parse(impact_svg(_report(results * 3)))
+    width = float(root.get("width", "0"))
+    bars = [
+        (float(r.get("x", "0")), float(r.get("y", "0")), float(r.get("width", "0")), 22.0)
+        for r in root.iter(f"{SVG}rect")
+        if r.get("height") == "22"
+    ]
+    texts = list(root.iter(f"{SVG}text"))
+    assert len(texts) > 10 and bars
+    for t in texts:
+        size = int(t.get("font-size", "13"))
+        x, y = float(t.get("x", "0")), float(t.get("y", "0"))
+        right = x + text_width(t.text or "", size)
+        assert right <= width, f"{t.text!r} ends at {right:.0f} px, the chart is {width:.0f}"
+        top = y - size
+        for bx, by, bw, bh in bars:
+            overlaps = x < bx + bw and bx < right and top < by + bh and by < y
+            assert not overlaps, f"{t.text!r} runs into a bar at ({bx:.0f}, {by:.0f})"
+
+
+def test_every_direction_has_a_fill_of_its_own() -> None:
+    outcomes = ("afwijzen", "gedeeltelijk", "toekennen", "nader_onderzoek")
+    results = [
+        _claim(n, "klein", (old, new), (0, 100))
+        for n, (old, new) in enumerate((a, b) for a in outcomes for b in outcomes if a != b)
+    ]
+    root = _parse(impact_svg(_report(results)))
+    legend = [r.get("fill") for r in root.iter(f"{SVG}rect") if r.get("width") == "14"]
+    assert len(legend) == 12 and len(set(legend)) == 12
+    patterns = {p.get("id") for p in root.iter(f"{SVG}pattern")}
+    assert {f.removeprefix("url(#").removesuffix(")") for f in legend if f.startswith("url")} == (
+        patterns
+    )
