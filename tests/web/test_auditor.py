@@ -251,6 +251,41 @@ def test_the_audit_log_newest_first_paged_with_its_verification(
 # --- a decision ---------------------------------------------------------------------------------
 
 
+def test_the_decision_page_shows_its_log_entries_a_page_at_a_time(
+    team: Team, auditor: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    besluit_id = decided(team)
+    app: Any = team.client.app
+    monkeypatch.setattr(auditor_pages, "DECISION_ENTRIES", 3)
+    for n in range(5):  # five letter downloads: entries about the besluit
+        app.state.audit.record(
+            app.state.store.engine,
+            AuditEvent(actor="systeem", action=f"test.download{n}", result="gelukt",
+                       origin="cli", object_type="besluit", object_id=besluit_id),
+        )  # fmt: skip
+    first = auditor.get(f"/audit/besluiten/{besluit_id}").text
+    body = text(first)
+    assert "aanvraag.indienen" in body and "test.download0" not in body
+    found = re.search(rf'href="/audit/besluiten/{besluit_id}\?na=(\d+)#logboek"', first)
+    assert found, "no link to the next entries"
+    seen = set(re.findall(r"test\.download\d", body))
+    after = found[1]
+    while True:
+        page = auditor.get(f"/audit/besluiten/{besluit_id}?na={after}").text
+        assert f"U ziet de regels na regel {after}" in text(page)
+        found = re.search(r'\?na=(\d+)#logboek"', page)
+        new = set(re.findall(r"test\.download\d", text(page)))
+        assert not new & seen  # no entry twice
+        seen |= new
+        if found is None:
+            break
+        after = found[1]
+    assert seen == {f"test.download{n}" for n in range(5)}
+    beyond = auditor.get(f"/audit/besluiten/{besluit_id}?na=999999")
+    assert beyond.status_code == 200 and "geen regels over deze aanvraag" in beyond.text
+    assert auditor.get(f"/audit/besluiten/{besluit_id}?na=veel").status_code == 200
+
+
 def test_find_a_decision_by_kenmerk_read_its_receipt_and_entries_and_rerun_it(
     team: Team, auditor: Browser, monkeypatch: pytest.MonkeyPatch
 ) -> None:

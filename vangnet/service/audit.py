@@ -643,10 +643,11 @@ class AuditLog:
         )
 
     def entries_for(
-        self, engine: Engine, object_ids: Iterable[str], *, limit: int = 1000
+        self, engine: Engine, object_ids: Iterable[str], *, limit: int = 1000, after: int = 0
     ) -> list[AuditEntry]:
-        """The entries about the objects `object_ids` (their `object_id`), in order, at most
-        `limit` (the oldest): read through the index on `object_id`, never the whole log."""
+        """The entries about the objects `object_ids` (their `object_id`) with a seq above
+        `after`, in order, at most `limit` (the oldest): read through the index on
+        `object_id`, never the whole log. Page on with `after` = the last seq read."""
         wanted = sorted(set(object_ids))
         if not wanted:
             return []
@@ -657,7 +658,7 @@ class AuditLog:
         return _read_entries(
             engine,
             select(*_RAW_COLUMNS)
-            .where(_TABLE.c.object_id.in_(wanted))
+            .where(_TABLE.c.object_id.in_(wanted), _TABLE.c.seq > after)
             .order_by(_TABLE.c.seq)
             .limit(limit),
         )

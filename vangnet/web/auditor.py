@@ -85,6 +85,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 WORDS_DIR = PAGES_DIR / "auditor"
 LOG_PAGE = 50  # audit-log entries per page
+DECISION_ENTRIES = 100  # entries about one claim per page of the decision page
 REPORT_ROWS = 500  # claims shown in a replay report (the downloads hold all)
 _ID = re.compile(r"^[0-9a-f]{32}$")  # the ids vangnet gives
 # no control characters: a NUL cannot be in a claim id (and PostgreSQL refuses it: a 500)
@@ -551,7 +552,9 @@ def _find(request: Request, query: str) -> str | None:
     return None
 
 
-def _decision_context(request: Request, besluit_id: str) -> dict[str, Any]:
+def _decision_context(request: Request, besluit_id: str, after: int = 0) -> dict[str, Any]:
+    """The decision page: the besluit, its claim (pseudonymised), its receipt, and one page of
+    the log's entries about them, from the first entry after seq `after` on."""
     store = store_of(request)
     pseudonymiser = request.app.state.pseudonymiser
     besluit = pseudonymiser.besluit(store.besluit(besluit_id))
@@ -565,9 +568,16 @@ def _decision_context(request: Request, besluit_id: str) -> dict[str, Any]:
         *attachments.ids_of(aanvraag_id),
     }
     names = _pseudonyms(request)
-    # the claim's entries through the index on object_id, never the whole log
-    entries = _audit(request).entries_for(store.engine, ids)
+    # the claim's entries through the index on object_id, never the whole log; one more than a
+    # page tells whether there is a next page
+    entries = _audit(request).entries_for(
+        store.engine, ids, limit=DECISION_ENTRIES + 1, after=after
+    )
+    more = len(entries) > DECISION_ENTRIES
+    entries = entries[:DECISION_ENTRIES]
     return {
+        "entries_after": after,
+        "entries_next": entries[-1].seq if more else None,
         "b": besluit,
         "a": aanvraag,
         "decision": decision,
@@ -601,7 +611,9 @@ async def find(request: Request, user: Auditor) -> Response:
 @router.get("/audit/besluiten/{besluit_id}")
 async def decision(request: Request, besluit_id: str, user: Auditor) -> Response:
     await check_besluit(request, user, "besluiten", "lezen", besluit_id)
-    context = await run_in_threadpool(_decision_context, request, besluit_id)
+    raw = request.query_params.get("na", "")
+    after = int(raw) if raw.isdigit() and len(raw) < 13 else 0
+    context = await run_in_threadpool(_decision_context, request, besluit_id, after)
     return page(request, "auditor/besluit.html.j2", context)
 
 
