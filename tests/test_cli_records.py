@@ -165,7 +165,7 @@ def test_backup_and_restore(engine: Engine, tmp_path: Path, data_dir: Path) -> N
         and "bewaar VANGNET_ENCRYPTION_KEYS apart" in result.stdout
     )
     manifest = json.loads((tmp_path / "b" / "vangnet.sqlite3.manifest.json").read_text())
-    assert manifest["revision"] == "0005"
+    assert manifest["revision"] == "0006"  # the newest migration
     result = runner.invoke(app, ["restore", str(target)])
     assert result.exit_code == 2 and "niet leeg; gebruik --overschrijven" in result.stderr
     result = runner.invoke(app, ["restore", str(target), "--overschrijven"])

@@ -361,6 +361,12 @@ def _forms() -> _Forms:
 # --- the context ------------------------------------------------------------------------------
 
 
+def supplement_weeks() -> int:
+    """The term for supplementary information, in weeks (`forms/letters/procedure.yaml`,
+    `supplement.term_weeks`): the letters' and an assessor's information request's default."""
+    return _forms().procedure.supplement.term_weeks
+
+
 def _date_nl(forms: _Forms, day: date) -> str:
     months = forms.raw("months")
     return f"{day.day} {months[day.month - 1]} {day.year}"

@@ -8,15 +8,18 @@ from __future__ import annotations
 import copy
 import json
 import threading
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.conftest import PUBLIC_SCENARIOS
 from tests.service.auth import Actor, Team
-from vangnet.service.lifecycle import TRANSITIONS
+from vangnet.letters import supplement_weeks
+from vangnet.service.lifecycle import TRANSITIONS, today_nl
 from vangnet.service.schemas import AanvraagPagina, IngediendeAanvraag
 
 P06 = json.loads((PUBLIC_SCENARIOS / "P06.claim.json").read_text())
@@ -75,7 +78,7 @@ def test_a_claim_is_stored_with_its_advice(team: Team, gm: Actor) -> None:
     assert advice["decision"]["receipt"]["claim_sha256"] == body["claim_sha256"]
     assert body["history"] == [
         {"from_status": None, "to_status": "ingediend", "at": body["created_at"],
-         "reason": None, "claim_version": 1}
+         "reason": None, "due_on": None, "claim_version": 1}
     ]  # fmt: skip
     assert body["created_at"].endswith("Z")
     assert body["besluiten"] == []
@@ -292,6 +295,83 @@ def test_a_claim_goes_through_its_whole_life(team: Team, gm: Actor) -> None:
     ]
     IngediendeAanvraag.model_validate(body)
     assert gm.get(a["href"]).json() == body
+
+
+def _last_day_passes(team: Team, aanvraag: dict[str, Any]) -> date:
+    """Move the open request's last day to yesterday, as if the term passed unused."""
+    app: Any = team.client.app
+    yesterday = today_nl() - timedelta(days=1)
+    with app.state.store.engine.begin() as c:
+        c.execute(
+            text(
+                "UPDATE statusovergang SET due_on = :d WHERE aanvraag_id = :a"
+                " AND to_status = 'aanvulling_gevraagd'"
+            ),
+            {"d": yesterday, "a": aanvraag["id"]},
+        )
+    return yesterday
+
+
+def test_an_information_request_has_a_last_day(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    move(team, a, "in-behandeling")
+    today = today_nl()
+    # the assessor's day must lie after today and within a year; each error names due_on
+    for wrong, text_part in (
+        (today.isoformat(), "moet na vandaag liggen"),
+        ((today + timedelta(days=400)).isoformat(), "hoogstens een jaar"),
+        ("28-11-2026", "JJJJ-MM-DD"),
+    ):
+        r = move(team, a, "aanvullingsverzoeken", {"reason": "De offerte.", "due_on": wrong})
+        assert r.status_code == 400 and r.headers["content-type"] == PROBLEM, wrong
+        [problem] = r.json()["problems"]
+        assert problem["field"] == "due_on" and text_part in problem["message"], problem
+    # without a day: the letters' term (forms/letters/procedure.yaml) from today
+    r = move(team, a, "aanvullingsverzoeken", {"reason": "De offerte."})
+    assert r.status_code == 200
+    step = r.json()["history"][-1]
+    assert step["due_on"] == (today + timedelta(weeks=supplement_weeks())).isoformat()
+    assert r.json()["allowed_transitions"] == ["aanvullingen", "intrekking"]
+    # with one: that day, and the audit log records it (no free text)
+    b = submit(gm, claim(claim_id="P06-B"))
+    move(team, b, "in-behandeling")
+    day = (today + timedelta(days=10)).isoformat()
+    r = move(team, b, "aanvullingsverzoeken", {"reason": "De offerte.", "due_on": day})
+    assert r.status_code == 200 and r.json()["history"][-1]["due_on"] == day
+    app: Any = team.client.app
+    [entry] = app.state.audit.entries_for(app.state.store.engine, [b["id"]], limit=10)[-1:]
+    assert entry.action == "aanvraag.aanvulling_vragen" and entry.details["uiterlijk"] == day
+
+
+def test_the_body_decides_after_the_last_day_has_passed_unused(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    move(team, a, "in-behandeling")
+    move(team, a, "aanvullingsverzoeken", {"reason": "De offerte."})
+    follows = {"outcome": "gedeeltelijk", "amount_eur": "16850.00"}
+    r = move(team, a, "besluit", follows)
+    assert r.status_code == 409 and r.json()["code"] == "aanvultermijn_loopt"
+    assert "nog aanvullen (tot en met" in r.json()["detail"]
+
+    _last_day_passes(team, a)
+    body = gm.get(a["href"]).json()
+    assert body["allowed_transitions"] == ["aanvullingen", "besluit", "intrekking"]
+    r = move(team, a, "besluit", follows)
+    assert r.status_code == 201, r.text
+    body = gm.get(a["href"]).json()
+    assert body["status"] == "besloten"
+    assert [(h["from_status"], h["to_status"]) for h in body["history"]][-2:] == [
+        ("in_behandeling", "aanvulling_gevraagd"),
+        ("aanvulling_gevraagd", "besloten"),
+    ]
+
+
+def test_a_late_supplement_is_still_taken_before_the_besluit(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    move(team, a, "in-behandeling")
+    move(team, a, "aanvullingsverzoeken", {"reason": "De offerte."})
+    _last_day_passes(team, a)
+    r = gm.post(f"{a['href']}/aanvullingen", json=claim())
+    assert r.status_code == 200 and r.json()["status"] == "aangevuld"
 
 
 def test_a_claim_lists_its_besluiten_in_their_order(team: Team, gm: Actor) -> None:

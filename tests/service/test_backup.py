@@ -81,7 +81,7 @@ def test_a_backup_round_trip(tmp_path: Path, configured: None) -> None:
     transaction.rollback()
     busy.close()
 
-    assert manifest.revision == "0005" and manifest.size == target.stat().st_size
+    assert manifest.revision == "0006" and manifest.size == target.stat().st_size
     assert manifest.sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
     assert manifest.keys == {"k1": crypto.current().fingerprints["k1"]}
     written = json.loads(manifest_path(target).read_text())

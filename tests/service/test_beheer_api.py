@@ -105,7 +105,11 @@ def test_organisations(team: Team) -> None:
         ({"id": "GM344", "naam": "Utrecht", "soort": "gemeente"}, "id", "GM en vier cijfers"),
         ({"id": "PV1", "naam": "Utrecht", "soort": "provincie"}, "id", "PV en twee cijfers"),
         ({"id": "WS1", "naam": "Rivierenland", "soort": "waterschap"}, "id", "WS en vier"),
-        ({"id": "GM0344", "naam": "Utrecht", "soort": "stad"}, "soort", "ongeldige waarde"),
+        (
+            {"id": "GM0344", "naam": "Utrecht", "soort": "stad"},
+            "soort",
+            "moet een van deze waarden zijn: 'gemeente', 'provincie', 'waterschap' of 'bzk'",
+        ),
         ({"id": "GM0344", "naam": " ", "soort": "gemeente"}, "naam", "mag niet leeg zijn"),
         ({"id": "GM0344", "soort": "gemeente"}, "naam", "verplicht"),
     ],

@@ -485,7 +485,11 @@ def test_an_information_request_is_answered_through_the_form(officer: Officer) -
     text = _text(html)
     assert "De beoordelaar vraagt om informatie" in text and reason in text
     assert "Aanvulling gevraagd" in text and "nog niet aangevuld" in text
+    # the last day to supplement (the letters' term from today), in words
+    due = officer.team.bzk.get(f"/v1/aanvragen/{aanvraag_id}").json()["history"][-1]["due_on"]
+    assert due is not None and "Vul de aanvraag aan uiterlijk op" in text
     form = officer.client.get(f"/aanvragen/{aanvraag_id}/aanvullen").text
+    assert "Vul aan uiterlijk op" in _text(form)
     # the stored claim, back in the form
     assert 'value="250,50"' in form and 'value="Gemeente Havendam"' in form
     assert reason in form

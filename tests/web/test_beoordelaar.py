@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import text as sql_text
 
 from tests.conftest import PUBLIC_SCENARIOS
 from tests.service.auth import Team
@@ -124,6 +125,32 @@ def test_the_decision_date_is_eight_weeks_after_receipt_plus_the_suspension() ->
     assert term.overdue(date(2026, 5, 7)) and not term.overdue(date(2026, 5, 6))
     # the day is the day in the Netherlands: 23:30 UTC on 1 March is 2 March there
     assert deadline("2026-03-01T23:30:00Z", []).received == date(2026, 3, 2)
+
+
+def test_a_suspension_ends_when_the_last_day_to_supplement_has_passed() -> None:
+    """Awb 4:15, first paragraph, under a: suspended until the supplement or until the term
+    set for it has passed unused (termijnen.yaml)."""
+    received = "2026-03-02T10:00:00Z"
+    asked = step("aanvulling_gevraagd", "2026-03-10T09:00:00Z", "in_behandeling")
+    asked["due_on"] = date(2026, 3, 20)  # the last day to supplement
+    history = [step("ingediend", received), asked]
+    # within the term: suspended, no decision date, the last day shown
+    waiting = deadline(received, history, now=date(2026, 3, 20))
+    assert waiting.suspended_now and waiting.due is None
+    assert waiting.supplement_due == date(2026, 3, 20) and not waiting.supplement_passed
+    # the day after: the term runs again; 11 to 20 March (10 days) were suspended
+    passed = deadline(received, history, now=date(2026, 3, 21))
+    assert not passed.suspended_now and passed.supplement_passed
+    assert passed.suspended_days == 10 and passed.due == date(2026, 4, 27) + timedelta(days=10)
+    # a supplement after the last day counts the suspension up to that day only
+    late = [*history, step("aangevuld", "2026-04-01T09:00:00Z", "aanvulling_gevraagd")]
+    assert deadline(received, late, now=date(2026, 4, 2)).suspended_days == 10
+    # in time: up to the supplement (not counted), as before
+    early = [*history, step("aangevuld", "2026-03-15T09:00:00Z", "aanvulling_gevraagd")]
+    assert deadline(received, early, now=date(2026, 4, 2)).suspended_days == 4
+    # a decision on the claim as it stands ends the wait the same way
+    decided = [*history, step("besloten", "2026-03-25T09:00:00Z", "aanvulling_gevraagd")]
+    assert deadline(received, decided, now=date(2026, 4, 2)).suspended_days == 10
 
 
 def test_the_term_comes_from_its_data_file() -> None:
@@ -561,3 +588,38 @@ def test_only_the_deciding_organisations_assessor_replaces_a_besluit(
     assert assessor.post(url, form, csrf=False).status_code == 403
     assert [e["object_id"] for e in refusals(team.client)][:1] == [bid]
     assert "besluit.corrigeren" not in actions(team.client)
+
+
+def test_ask_for_information_by_a_day_then_decide_when_it_passed_unused(
+    team: Team, assessor: Browser
+) -> None:
+    aanvraag_id = submit(team)
+    assessor.post(f"/beoordelen/{aanvraag_id}/in-behandeling", {})
+    url = f"/beoordelen/{aanvraag_id}/aanvulling"
+    reason = "Stuur de offerte van de deur."
+    r = assessor.post(url, {"reden": reason, "uiterlijk": "morgen"})
+    assert r.status_code == 400 and 'id="veld-uiterlijk-fout"' in r.text
+    today = beoordelaar.today()
+    r = assessor.post(url, {"reden": reason, "uiterlijk": f"{today:%d-%m-%Y}"})
+    assert r.status_code == 400 and "moet na vandaag liggen" in r.text
+    day = today + timedelta(days=14)
+    r = assessor.post(url, {"reden": reason, "uiterlijk": f"{day:%d-%m-%Y}"})
+    assert r.status_code == 303
+    page = text(assessor.get(f"/beoordelen/{aanvraag_id}").text)
+    assert "Opgeschort: u wacht op informatie van de aanvrager, uiterlijk" in page
+    assert "Besluit volgens het advies vastleggen" not in page
+
+    app: Any = team.client.app
+    with app.state.store.engine.begin() as c:
+        c.execute(
+            sql_text("UPDATE statusovergang SET due_on = :d WHERE aanvraag_id = :a"
+                     " AND to_status = 'aanvulling_gevraagd'"),
+            {"d": today - timedelta(days=1), "a": aanvraag_id},
+        )  # fmt: skip
+    page = text(assessor.get(f"/beoordelen/{aanvraag_id}").text)
+    assert "De aanvrager heeft de aanvraag niet aangevuld" in page
+    assert "Besluit volgens het advies vastleggen" in page
+    queue = text(assessor.get("/beoordelen?toon=aanvulling_gevraagd").text)
+    assert "Niet aangevuld" in queue and "u kunt besluiten" in queue
+    r = assessor.post(f"/beoordelen/{aanvraag_id}/besluit", {"keuze": "advies"})
+    assert r.status_code == 303 and status_of(team, aanvraag_id) == "besloten"

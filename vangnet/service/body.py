@@ -12,7 +12,7 @@ from vangnet.claim import decode_json
 from vangnet.exceptions import ClaimError, Problem
 from vangnet.service.problems import ApiProblem
 
-__all__ = ["MAX_JSON", "media_type", "read_body", "read_json", "read_model"]
+__all__ = ["MAX_JSON", "media_type", "read_body", "read_json", "read_model", "validation_problems"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -63,19 +63,34 @@ _MESSAGES = {
     "missing": "is verplicht maar ontbreekt",
     "extra_forbidden": "is geen veld van dit verzoek; verwijder dit veld",
     "model_type": "moet een object zijn (tussen accolades {{ }})",
+    "dict_type": "moet een object zijn (tussen accolades {{ }})",
     "string_type": "moet tekst zijn",
     "string_too_long": "mag hoogstens {max_length} tekens bevatten",
     "string_too_short": "mag niet leeg zijn",
+    "literal_error": "moet een van deze waarden zijn: {expected}",
+    "string_pattern_mismatch": "heeft niet de juiste vorm ({pattern})",
+    "list_type": "moet een lijst zijn",
+    "too_long": "mag hoogstens {max_length} elementen hebben",
 }
 
 
-def _validation_problems(exc: ValidationError) -> list[Problem]:
+def validation_problems(exc: ValidationError) -> list[Problem]:
+    """A request body's validation errors as problems with Dutch texts: vangnet's own
+    errors (money, dates; `vangnet.claim`) carry their message, which says what is valid."""
     problems = []
     for error in exc.errors(include_url=False):
         loc = ".".join(str(p) for p in error["loc"]) or "(verzoek)"
-        text = _MESSAGES.get(error["type"], "heeft een ongeldige waarde")
+        known = _MESSAGES.get(error["type"])
+        text = (
+            error["msg"]
+            if known is None and error["type"].startswith(("money", "date"))
+            else (known or "heeft een ongeldige waarde")
+        )
         shown = None if error["type"] == "missing" else str(error.get("input"))[:80]
-        problems.append(Problem(loc, shown, text.format(**(error.get("ctx") or {}))))
+        ctx = dict(error.get("ctx") or {})
+        if isinstance(ctx.get("expected"), str):  # pydantic's "'a', 'b' or 'c'", in Dutch
+            ctx["expected"] = ctx["expected"].replace("' or '", "' of '")
+        problems.append(Problem(loc, shown, text.format(**ctx)))
     return problems
 
 
@@ -86,7 +101,7 @@ async def read_model(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate({} if data is None else data)
     except ValidationError as exc:
-        problems = _validation_problems(exc)
+        problems = validation_problems(exc)
         count = len(problems)
         text = f"Het verzoek is ongeldig: {count} {'probleem' if count == 1 else 'problemen'}."
         raise ApiProblem(400, text, code="ongeldig_verzoek", problems=problems) from None

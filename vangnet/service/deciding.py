@@ -14,7 +14,7 @@ routes turn them into problems (`routes/besluiten.py`), the demo seeder into `De
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -23,11 +23,13 @@ from starlette.concurrency import run_in_threadpool
 
 from vangnet.claim import IsoDate, Money, decode_json
 from vangnet.exceptions import Problem
+from vangnet.letters import supplement_weeks
 from vangnet.money import format_eur
 from vangnet.service.attachments import Attachments, attachment_problems
+from vangnet.service.body import validation_problems
 from vangnet.service.brief import letter_date, make_context, render
 from vangnet.service.identity import Identity
-from vangnet.service.lifecycle import TRANSITIONS
+from vangnet.service.lifecycle import TRANSITIONS, supplement_open, today_nl
 from vangnet.service.problems import ApiProblem
 from vangnet.service.schemas_besluit import BesluitIn, BezwaarIn, Outcome
 from vangnet.service.store import (
@@ -48,6 +50,7 @@ __all__ = [
     "preview_replacement",
     "register_bezwaar",
     "replace",
+    "supplement_due",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,45 +66,14 @@ _OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
 _AMOUNT: TypeAdapter[Decimal] = TypeAdapter(Money)
 _DATE: TypeAdapter[date] = TypeAdapter(IsoDate)
 
-_MESSAGES = {
-    "missing": "is verplicht maar ontbreekt",
-    "extra_forbidden": "is geen veld van dit verzoek; verwijder dit veld",
-    "model_type": "moet een object zijn (tussen accolades {{ }})",
-    "dict_type": "moet een object zijn (tussen accolades {{ }})",
-    "string_type": "moet tekst zijn",
-    "string_too_long": "mag hoogstens {max_length} tekens bevatten",
-    "string_too_short": "mag niet leeg zijn",
-    "literal_error": "moet een van deze waarden zijn: {expected}",
-    "string_pattern_mismatch": "heeft niet de juiste vorm ({pattern})",
-    "list_type": "moet een lijst zijn",
-    "too_long": "mag hoogstens {max_length} elementen hebben",
-}
-
-
 # --- reading a request body ------------------------------------------------------------------
-
-
-def _validation_problems(exc: ValidationError) -> list[Problem]:
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in error["loc"]) or "(verzoek)"
-        known = _MESSAGES.get(error["type"])
-        # vangnet's own errors (money, dates) carry their Dutch message
-        text = (
-            error["msg"]
-            if known is None and error["type"].startswith(("money", "date"))
-            else (known or "heeft een ongeldige waarde")
-        )
-        shown = None if error["type"] == "missing" else str(error.get("input"))[:80]
-        problems.append(Problem(loc, shown, text.format(**(error.get("ctx") or {}))))
-    return problems
 
 
 def _parse(model: type[M], data: Any) -> tuple[M | None, list[Problem]]:
     try:
         return model.model_validate({} if data is None else data), []
     except ValidationError as exc:
-        return None, _validation_problems(exc)
+        return None, validation_problems(exc)
 
 
 def _field(adapter: TypeAdapter[Any], data: Any, key: str) -> Any:
@@ -248,15 +220,46 @@ async def make_besluit(
     )
 
 
+# a sanity bound on the day an assessor names, not a legal term
+_LONGEST_SUPPLEMENT = timedelta(days=366)
+
+
+def supplement_due(requested: date | None, today: date) -> date:
+    """The last day to supplement for an information request made `today`: the day the
+    assessor names (after today, within a year), or else the letters' term from today
+    (`supplement_weeks`, a policy choice). Awb 4:5 asks the body to set a term."""
+    if requested is None:
+        return today + timedelta(weeks=supplement_weeks())
+    if requested <= today:
+        text = f"moet na vandaag liggen ({today.isoformat()}): de aanvrager moet tijd krijgen"
+        raise _refuse([Problem("due_on", requested.isoformat(), text)])
+    if requested > today + _LONGEST_SUPPLEMENT:
+        text = f"mag hoogstens een jaar na vandaag liggen (uiterlijk {today + _LONGEST_SUPPLEMENT})"
+        raise _refuse([Problem("due_on", requested.isoformat(), text)])
+    return requested
+
+
 async def decide(
     store: Store, workers: EngineWorkers, aanvraag_id: str, data: Any, identity: Identity
 ) -> dict[str, Any]:
     """The first besluit on claim `aanvraag_id` (POST /v1/aanvragen/{aanvraagId}/besluit): the
-    besluit as stored, the claim moved to `besloten`."""
+    besluit as stored, the claim moved to `besloten`. While an information request is open
+    (its last day not passed), the body waits for the supplement."""
     basis = await run_in_threadpool(store.decision_basis, aanvraag_id)
     body = check_besluit(data, "besluit", basis, await _attachment_ids(store, basis))
     if basis.status not in TRANSITIONS["besluit"].sources:
         raise TransitionRefused(basis.status, "besluit")
+    if basis.status == "aanvulling_gevraagd" and supplement_open(basis.supplement_due, today_nl()):
+        until = (
+            "zolang het verzoek om aanvulling openstaat"
+            if basis.supplement_due is None
+            else f"tot en met {basis.supplement_due:%d-%m-%Y}"
+        )
+        raise BesluitConflict(
+            f"De aanvrager kan de aanvraag nog aanvullen ({until}). Besluit na de aanvulling,"
+            " of als die dag voorbij is op de aanvraag zoals die er ligt.",
+            "aanvultermijn_loopt",
+        )
     new = await make_besluit(workers, basis, body, "besluit", identity)
     return await run_in_threadpool(
         lambda: store.decide(aanvraag_id, new, identity=identity, expected_lock=basis.lock_version)

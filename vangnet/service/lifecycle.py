@@ -1,18 +1,37 @@
 """A claim's life as data: its statuses and the transitions between them.
 
     ingediend → in_behandeling → (aanvulling_gevraagd → aangevuld)* → besloten
+    aanvulling_gevraagd → besloten, once the term for the supplement passed unused
     every status before `besloten` → ingetrokken
 
 A transition is named after the resource that performs it (`POST /v1/aanvragen/{id}/<name>`),
 so an error can say which requests would be valid now.
+
+An information request (Awb 4:5) carries the day by which the applicant may supplement the
+claim (`due_on`). Until that day has passed, the body waits: deciding from
+`aanvulling_gevraagd` is allowed only after it (`supplement_open`), on the claim as it stands.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Literal, get_args
+from zoneinfo import ZoneInfo
 
-__all__ = ["STATUSES", "TRANSITIONS", "Status", "Transition", "allowed_transitions"]
+__all__ = [
+    "NL",
+    "STATUSES",
+    "TRANSITIONS",
+    "Status",
+    "Transition",
+    "allowed_transitions",
+    "supplement_open",
+    "today_nl",
+]
+
+# days of the lifecycle (terms, received, decided) are days in the Netherlands
+NL = ZoneInfo("Europe/Amsterdam")
 
 Status = Literal[
     "ingediend", "in_behandeling", "aanvulling_gevraagd", "aangevuld", "besloten", "ingetrokken"
@@ -53,13 +72,36 @@ TRANSITIONS: dict[str, Transition] = {
             new_version=True,
         ),
         Transition(
-            "besluit", ("in_behandeling", "aangevuld"), "besloten", "het bevoegd gezag besluit"
+            "besluit",
+            ("in_behandeling", "aangevuld", "aanvulling_gevraagd"),
+            "besloten",
+            "het bevoegd gezag besluit (tijdens een verzoek om aanvulling pas na de termijn)",
         ),
         Transition("intrekking", _OPEN, "ingetrokken", "de aanvrager trekt haar in"),
     )
 }
 
 
-def allowed_transitions(status: str) -> list[str]:
-    """The transitions possible from `status`, in the order of the life above."""
-    return [t.name for t in TRANSITIONS.values() if status in t.sources]
+def today_nl(moment: datetime | None = None) -> date:
+    """The day it is (or was at the aware `moment`) in the Netherlands."""
+    return (moment or datetime.now(NL)).astimezone(NL).date()
+
+
+def supplement_open(due_on: date | None, today: date) -> bool:
+    """Whether the applicant may still supplement: the day `due_on` has not passed yet. A
+    request without a day (made before requests carried one) stays open."""
+    return due_on is None or today <= due_on
+
+
+def allowed_transitions(status: str, *, supplement_due: date | None = None,
+                        today: date | None = None) -> list[str]:  # fmt: skip
+    """The transitions possible from `status`, in the order of the life above; while an
+    information request is open (`supplement_due` not passed), no besluit."""
+    waiting = status == "aanvulling_gevraagd" and supplement_open(
+        supplement_due, today or today_nl()
+    )
+    return [
+        t.name
+        for t in TRANSITIONS.values()
+        if status in t.sources and not (waiting and t.name == "besluit")
+    ]

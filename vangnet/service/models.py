@@ -225,6 +225,8 @@ class Statusovergang(Base):
     reason: Mapped[str | None] = mapped_column(EncryptedText("statusovergang.reason"))
     # the claim version this step brought (submission, supplement)
     claim_version_id: Mapped[int | None] = mapped_column(ForeignKey("aanvraag_versie.id"))
+    # an information request: the last day the applicant may supplement (migration 0006)
+    due_on: Mapped[date | None] = mapped_column(Date)
 
     aanvraag: Mapped[Aanvraag] = relationship(back_populates="history", lazy="raise")
     claim_version: Mapped[AanvraagVersie | None] = relationship(lazy="raise")

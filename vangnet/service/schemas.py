@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
+from vangnet.claim import IsoDate
 from vangnet.decision import Decision, Outcome
 from vangnet.service.lifecycle import Status
 from vangnet.service.schemas_besluit import Link
@@ -47,9 +48,18 @@ class ToelichtingIn(_In):
 
 
 class AanvullingsverzoekIn(_In):
-    """What the assessor needs to decide."""
+    """What the assessor needs to decide, and by when (Awb 4:5)."""
 
     reason: Text = Field(description="Welke informatie nodig is, in het Nederlands")
+    due_on: IsoDate | None = Field(
+        None,
+        description=(
+            "De laatste dag waarop de aanvrager kan aanvullen (JJJJ-MM-DD), na vandaag."
+            " Zonder deze datum: de termijn van de brieven (forms/letters/procedure.yaml),"
+            " gerekend vanaf vandaag. Tot die dag is de beslistermijn opgeschort; daarna kan"
+            " het bestuursorgaan besluiten op de aanvraag zoals die er ligt."
+        ),
+    )
 
 
 class AanvraagSamenvatting(BaseModel):
@@ -97,6 +107,9 @@ class Statusovergang(BaseModel):
     to_status: Status
     at: datetime
     reason: str | None
+    due_on: date | None = Field(
+        None, description="Bij een verzoek om aanvulling: de laatste dag om aan te vullen"
+    )
     claim_version: int | None = Field(description="De versie die deze stap bracht, als die er is")
 
 

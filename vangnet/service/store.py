@@ -146,6 +146,7 @@ class DecisionBasis:
     replaces_number: int | None = None
     replaces_date: date | None = None
     objection_received: date | None = None
+    supplement_due: date | None = None  # while an information request is open
 
 
 @dataclass(frozen=True, slots=True)
@@ -732,9 +733,11 @@ class Store:
         reason: str | None = None,
         expected_lock: int | None = None,
         evaluated: Evaluated | None = None,
+        due_on: date | None = None,
     ) -> dict[str, Any]:
         """Move the claim along transition `name`; with `evaluated`, as a new claim version
         (a supplement). `expected_lock`: the lock version the caller read, if it read one.
+        `due_on`: an information request's last day to supplement (`deciding.supplement_due`).
         The audit log records the step, never the reason (free text)."""
         move = TRANSITIONS[name]
         if (evaluated is not None) != move.new_version:
@@ -760,9 +763,12 @@ class Store:
                         at=now,
                         reason=reason,
                         claim_version=version,
+                        due_on=due_on,
                     )
                 )
                 details: dict[str, Any] = {"van": aanvraag.status, "naar": move.target}
+                if due_on is not None:
+                    details["uiterlijk"] = due_on.isoformat()
                 if evaluated is not None:
                     details |= {
                         "claim_sha256": evaluated.claim_sha256,
@@ -806,7 +812,25 @@ class Store:
                 claim_json=version.claim_json,
                 decision_json=advice.decision_json,
                 next_number=self._count_besluiten(session, a.id) + 1,
+                supplement_due=self._supplement_due(session, a),
             )
+
+    @staticmethod
+    def _supplement_due(session: Session, a: Aanvraag) -> date | None:
+        """The last day to supplement of the open information request (None when the claim
+        waits for none, or the request has no day)."""
+        if a.status != "aanvulling_gevraagd":
+            return None
+        due: date | None = session.scalar(
+            select(Statusovergang.due_on)
+            .where(
+                Statusovergang.aanvraag_id == a.id,
+                Statusovergang.to_status == "aanvulling_gevraagd",
+            )
+            .order_by(Statusovergang.id.desc())
+            .limit(1)
+        )
+        return due
 
     def advice_of(self, besluit_id: str) -> StoredAdvice:
         """The stored claim and advice besluit `besluit_id` rests on, as stored (the bytes
@@ -1097,9 +1121,11 @@ class Store:
         # the besluiten in their order, without their letters
         in_order = select(*_BESLUIT_SUMMARY).where(Besluit.aanvraag_id == a.id)
         besluiten = session.execute(in_order.order_by(Besluit.number)).mappings().all()
+        waiting = [h for h in history if h.to_status == "aanvulling_gevraagd"]
+        due = waiting[-1].due_on if waiting and a.status == "aanvulling_gevraagd" else None
         return {
             **self._summary(a),
-            "allowed_transitions": allowed_transitions(a.status),
+            "allowed_transitions": allowed_transitions(a.status, supplement_due=due),
             "claim_sha256": current.claim_sha256,
             "claim": _money_as_cents(decode_json(current.claim_json)),
             "advices": [
@@ -1117,6 +1143,7 @@ class Store:
                     "to_status": h.to_status,
                     "at": _timestamp(h.at),
                     "reason": h.reason,
+                    "due_on": h.due_on,
                     "claim_version": (
                         None if h.claim_version_id is None else versions[h.claim_version_id].number
                     ),

@@ -165,12 +165,24 @@ def _service_error(request: Request, exc: ApiProblem) -> Response:
     return error_page(request, exc.status if exc.status in (409, 413, 503) else 500)
 
 
-def _open_request(aanvraag: Mapping[str, Any]) -> str | None:
-    """The reason of the information request the claim waits on, if it waits on one."""
+def _open_request_step(aanvraag: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The information request the claim waits on, if it waits on one (its history step)."""
     if aanvraag["status"] != "aanvulling_gevraagd":
         return None
     asked = [h for h in aanvraag["history"] if h["to_status"] == "aanvulling_gevraagd"]
-    return asked[-1]["reason"] if asked else None
+    return asked[-1] if asked else None
+
+
+def _open_request(aanvraag: Mapping[str, Any]) -> str | None:
+    """The reason of the information request the claim waits on, if it waits on one."""
+    step = _open_request_step(aanvraag)
+    return None if step is None else step["reason"]
+
+
+def _open_request_due(aanvraag: Mapping[str, Any] | None) -> Any:
+    """The last day to supplement of the open information request (a date), or None."""
+    step = None if aanvraag is None else _open_request_step(aanvraag)
+    return None if step is None else step.get("due_on")
 
 
 async def _claim(request: Request, aanvraag_id: str) -> dict[str, Any]:
@@ -251,6 +263,7 @@ def _form_page(
         "aanvraag": aanvraag,
         "problems": problems or [],
         "request_reason": _open_request(aanvraag) if aanvraag else None,
+        "request_due": _open_request_due(aanvraag),
     }
     return page(request, "aanvrager/formulier.html.j2", context, status=status)
 
@@ -364,6 +377,7 @@ def _excel_page(
         "problems": problems or [],
         "limit": load_forms().limits.max_file_bytes,
         "request_reason": _open_request(aanvraag) if aanvraag else None,
+        "request_due": _open_request_due(aanvraag),
     }
     return page(request, "aanvrager/excel.html.j2", context, status=status)
 
@@ -533,6 +547,7 @@ async def _claim_page(
         "current_besluit": current,
         "requests": _requests(aanvraag),
         "request_reason": _open_request(aanvraag),
+        "request_due": _open_request_due(aanvraag),
         "may_supplement": "aanvullingen" in aanvraag["allowed_transitions"],
         "may_withdraw": "intrekking" in aanvraag["allowed_transitions"],
         "takes_attachments": aanvraag["status"] != "ingetrokken",

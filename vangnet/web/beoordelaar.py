@@ -41,7 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from vangnet import yamlfile
 from vangnet.calculator import calculate
 from vangnet.exceptions import ClaimError, DataError, NoRulesetError
-from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat
+from vangnet.letters import FILE_SUFFIXES, MEDIA_TYPES, LetterFormat, supplement_weeks
 from vangnet.service import deciding
 from vangnet.service.attachments import Attachments, download
 from vangnet.service.authz import scope
@@ -162,12 +162,17 @@ def local_moment(stamp: str | datetime) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """A claim's decision date: `due` (None while the term is suspended) and what made it."""
+    """A claim's decision date: `due` (None while the term is suspended) and what made it.
+    `supplement_due`: the last day to supplement of the open information request, if any;
+    `supplement_passed`: that day has passed without a supplement (the term runs again, and
+    the body may decide on the claim as it stands)."""
 
     received: date
     due: date | None
     suspended_days: int
     suspended_now: bool
+    supplement_due: date | None = None
+    supplement_passed: bool = False
 
     def overdue(self, today: date) -> bool:
         return self.due is not None and today > self.due
@@ -176,27 +181,46 @@ class Deadline:
         return None if self.due is None else (self.due - today).days
 
 
+def _as_day(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
 def deadline(
-    created_at: str, history: list[dict[str, Any]], term: DecisionTerm | None = None
+    created_at: str,
+    history: list[dict[str, Any]],
+    term: DecisionTerm | None = None,
+    now: date | None = None,
 ) -> Deadline:
     """The decision date of a claim received at `created_at` with status history `history`
-    (oldest first, as `Store.get` gives it), by the rules in `termijnen.yaml`."""
+    (oldest first, as `Store.get` gives it) on the day `now` (default today), by the rules in
+    `termijnen.yaml`: a suspension runs from the day after the request up to the day of the
+    supplement, or up to the day after the request's last day when that passed unused."""
     rules = term or terms()
+    on = now or today()
     waiting = rules.suspension.while_status
+    end_day = 0 if rules.suspension.count_end_day else 1
     received = local_moment(created_at).date()
     suspended = 0
     asked: date | None = None
+    until: date | None = None
     for step in history:
         day = local_moment(step["at"]).date()
         if step["to_status"] == waiting and asked is None:
-            asked = day
+            asked, until = day, _as_day(step.get("due_on"))
         elif step["from_status"] == waiting and asked is not None:
-            # from the day after the request up to the day of the supplement
-            days = (day - asked).days - (0 if rules.suspension.count_end_day else 1)
-            suspended += max(0, days)
-            asked = None
+            # from the day after the request up to the day of the supplement, at the latest
+            # the day after the last day to supplement (Awb 4:15, first paragraph, under a)
+            end = day if until is None else min(day, until + timedelta(days=1))
+            suspended += max(0, (end - asked).days - end_day)
+            asked = until = None
     if asked is not None:
-        return Deadline(received, None, suspended, True)
+        if until is None or on <= until:
+            return Deadline(received, None, suspended, True, until)
+        suspended += max(0, (until + timedelta(days=1) - asked).days - end_day)
+        due = received + timedelta(weeks=rules.decision_term.weeks, days=suspended)
+        return Deadline(received, due, suspended, False, until, supplement_passed=True)
     due = received + timedelta(weeks=rules.decision_term.weeks, days=suspended)
     return Deadline(received, due, suspended, False)
 
@@ -380,6 +404,8 @@ def _claim_context(request: Request, aanvraag_id: str) -> dict[str, Any]:
         "open": body["status"] in OPEN_STATUSES,
         "received": local_moment(body["created_at"]),
         "today": today(),
+        "supplement_weeks": supplement_weeks(),
+        "supplement_default": today() + timedelta(weeks=supplement_weeks()),
     }
 
 
@@ -484,22 +510,37 @@ async def take(request: Request, aanvraag_id: str, user: Assessor) -> Response:
 
 @router.post("/beoordelen/{aanvraag_id}/aanvulling")
 async def ask(request: Request, aanvraag_id: str, user: Assessor) -> Response:
+    """Ask the applicant for information, by a day (empty: the letters' term from today)."""
     form = await _claim_action(request, user, aanvraag_id, ("aanvragen", "aanvulling_vragen"))
     reason = form.get("reden", "").strip()
-    state = FormState({"reden": reason})
+    raw_day = form.get("uiterlijk", "").strip()
+    state = FormState({"reden": reason, "uiterlijk": raw_day})
     if not reason:
         state.errors["reden"] = "Schrijf welke informatie u nodig heeft."
     elif len(reason) > MAX_REASON:
         state.errors["reden"] = (
             f"Uw vraag is {len(reason)} tekens lang; maak hem korter dan {MAX_REASON + 1} tekens."
         )
-    if state.errors:
+    day = parse_day(raw_day) if raw_day else None
+    if raw_day and day is None:
+        state.errors["uiterlijk"] = (
+            "De datum moet een datum zijn als dag-maand-jaar, bijvoorbeeld"
+            f" {today() + timedelta(weeks=supplement_weeks()):%d-%m-%Y}."
+        )
+    due = None
+    if not state.errors:
+        try:
+            due = deciding.supplement_due(day, today())
+        except ApiProblem as exc:
+            for problem in exc.problems or []:
+                state.errors["uiterlijk"] = f"De datum {problem.message}."
+    if state.errors or due is None:
         return await _claim_page(request, aanvraag_id, forms={"aanvulling": state}, status=400)
     store = store_of(request)
     try:
         await run_in_threadpool(
             lambda: store.transition(
-                aanvraag_id, "aanvullingsverzoeken", identity=user, reason=reason
+                aanvraag_id, "aanvullingsverzoeken", identity=user, reason=reason, due_on=due
             )
         )
     except Conflict as exc:

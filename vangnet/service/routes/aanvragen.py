@@ -23,12 +23,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from vangnet.service import deciding
 from vangnet.service.authz import Grant, authorize, scope
 from vangnet.service.body import read_model
 from vangnet.service.deps import StoreDep, ValidatorDep, WorkersDep, may
 from vangnet.service.identity import Identity
 from vangnet.service.intake import read_claim, submit, supplement
-from vangnet.service.lifecycle import Status
+from vangnet.service.lifecycle import Status, today_nl
 from vangnet.service.problems import ApiProblem
 from vangnet.service.pseudonyms import Pseudonymiser
 from vangnet.service.responses import json_body, json_response
@@ -296,7 +297,15 @@ async def post_aanvullingsverzoek(
     """Vraag de aanvrager om informatie die nodig is om te besluiten."""
     await allowed(store, identity, _ACTIONS["aanvullingsverzoeken"], aanvraag_id)
     body = await read_model(request, AanvullingsverzoekIn)
-    return await _transition(store, identity, aanvraag_id, "aanvullingsverzoeken", body.reason)
+    due = deciding.supplement_due(body.due_on, today_nl())
+    with _problems(aanvraag_id):
+        stored = await run_in_threadpool(
+            lambda: store.transition(
+                aanvraag_id, "aanvullingsverzoeken", identity=identity, reason=body.reason,
+                due_on=due,
+            )
+        )  # fmt: skip
+    return json_response(stored)
 
 
 @router.post(
