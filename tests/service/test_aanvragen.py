@@ -365,6 +365,30 @@ def test_the_body_decides_after_the_last_day_has_passed_unused(team: Team, gm: A
     ]
 
 
+def test_a_claim_whose_last_day_passed_is_listed_among_the_open_ones(team: Team, gm: Actor) -> None:
+    app: Any = team.client.app
+    store = app.state.store
+    open_statuses = ("ingediend", "in_behandeling", "aangevuld")
+    waits, passed, answered = (submit(gm, claim(claim_id=f"P06-{n}")) for n in "ABC")
+    for a in (waits, passed, answered):
+        move(team, a, "in-behandeling")
+        move(team, a, "aanvullingsverzoeken", {"reason": "De offerte."})
+    _last_day_passes(team, passed)
+    _last_day_passes(team, answered)
+    assert gm.post(f"{answered['href']}/aanvullingen", json=claim()).status_code == 200
+
+    def listed(before: date | None) -> set[str]:
+        items, total = store.page(statuses=open_statuses, supplement_passed_before=before)
+        assert total == len(items)
+        return {x["id"] for x in items}
+
+    assert listed(None) == {answered["id"]}
+    assert listed(today_nl()) == {answered["id"], passed["id"]}
+    # a second request after a supplement: its own last day counts, not the first one's
+    move(team, answered, "aanvullingsverzoeken", {"reason": "Nog de factuur."})
+    assert listed(today_nl()) == {passed["id"]}
+
+
 def test_a_late_supplement_is_still_taken_before_the_besluit(team: Team, gm: Actor) -> None:
     a = submit(gm)
     move(team, a, "in-behandeling")

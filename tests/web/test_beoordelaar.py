@@ -608,6 +608,7 @@ def test_ask_for_information_by_a_day_then_decide_when_it_passed_unused(
     page = text(assessor.get(f"/beoordelen/{aanvraag_id}").text)
     assert "Opgeschort: u wacht op informatie van de aanvrager, uiterlijk" in page
     assert "Besluit volgens het advies vastleggen" not in page
+    assert "P06" not in text(assessor.get("/beoordelen").text)  # not open while it waits
 
     app: Any = team.client.app
     with app.state.store.engine.begin() as c:
@@ -621,5 +622,7 @@ def test_ask_for_information_by_a_day_then_decide_when_it_passed_unused(
     assert "Besluit volgens het advies vastleggen" in page
     queue = text(assessor.get("/beoordelen?toon=aanvulling_gevraagd").text)
     assert "Niet aangevuld" in queue and "u kunt besluiten" in queue
+    # and among the open claims: it waits for the assessor now
+    assert "Niet aangevuld" in text(assessor.get("/beoordelen").text)
     r = assessor.post(f"/beoordelen/{aanvraag_id}/besluit", {"keuze": "advies"})
     assert r.status_code == 303 and status_of(team, aanvraag_id) == "besloten"

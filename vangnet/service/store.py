@@ -41,9 +41,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, func, select, tuple_
+from sqlalchemy import ColumnElement, Engine, RowMapping, and_, exists, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from vangnet.claim import decode_json
@@ -245,6 +245,26 @@ def stored_advice(engine: Engine, besluit_id: str) -> StoredAdvice:
 def cents(amount: Decimal) -> int:
     """Euros with at most two decimals as integer cents (exact)."""
     return int((amount * 100).to_integral_exact())
+
+
+def _supplement_passed(before: date) -> ColumnElement[bool]:
+    """A claim waiting for a supplement whose last day lies before `before`: its newest step
+    is the information request (any later step changes the status), with `due_on` < before."""
+    later = aliased(Statusovergang)
+    newest = (
+        select(func.max(later.id))
+        .where(later.aanvraag_id == Statusovergang.aanvraag_id)
+        .scalar_subquery()
+    )
+    return and_(
+        Aanvraag.status == "aanvulling_gevraagd",
+        exists().where(
+            Statusovergang.aanvraag_id == Aanvraag.id,
+            Statusovergang.id == newest,
+            Statusovergang.to_status == "aanvulling_gevraagd",
+            Statusovergang.due_on < before,
+        ),
+    )
 
 
 def _euros(amount: int) -> Decimal:
@@ -449,10 +469,13 @@ class Store:
         size: int = 20,
         statuses: Sequence[str] | None = None,
         oldest_first: bool = False,
+        supplement_passed_before: date | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of claims, newest first (`oldest_first`: oldest first), and how many there
         are in all; only those of organisation `owner`, or decided by organisation `decider`,
-        with status `status` or one of `statuses`, when given."""
+        with status `status` or one of `statuses`, when given. `supplement_passed_before`:
+        with `statuses`, also the claims waiting for a supplement whose last day lies before
+        that day (the body may decide them)."""
         query = select(Aanvraag)
         if owner is not None:
             query = query.where(Aanvraag.owner_id == owner)
@@ -461,7 +484,10 @@ class Store:
         if status is not None:
             query = query.where(Aanvraag.status == status)
         if statuses is not None:
-            query = query.where(Aanvraag.status.in_(list(statuses)))
+            wanted: ColumnElement[bool] = Aanvraag.status.in_(list(statuses))
+            if supplement_passed_before is not None:
+                wanted = or_(wanted, _supplement_passed(supplement_passed_before))
+            query = query.where(wanted)
         order = (
             (Aanvraag.created_at, Aanvraag.id)
             if oldest_first

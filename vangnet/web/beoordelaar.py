@@ -286,15 +286,21 @@ def _queue_page(
     """One page of the claims the organisation decides with one of `statuses`, oldest first:
     (the claims, how many there are in all, the page's number: the last one when `number` is
     beyond it). Read page by page in the query, never the whole queue."""
-    items, total = store.page(
-        decider=decider, statuses=statuses, oldest_first=True, page=number, size=QUEUE_PAGE
-    )
+    # the open claims include those whose last day to supplement has passed: they wait for
+    # the assessor now
+    passed = today() if statuses == OPEN_STATUSES else None
+
+    def read(number: int) -> tuple[list[dict[str, Any]], int]:
+        return store.page(
+            decider=decider, statuses=statuses, oldest_first=True, page=number,
+            size=QUEUE_PAGE, supplement_passed_before=passed,
+        )  # fmt: skip
+
+    items, total = read(number)
     last = max(1, -(-total // QUEUE_PAGE))
     if number > last:
         number = last
-        items, total = store.page(
-            decider=decider, statuses=statuses, oldest_first=True, page=number, size=QUEUE_PAGE
-        )
+        items, total = read(number)
     return items, total, number
 
 
