@@ -60,7 +60,7 @@ from vangnet.service.brief import letter_date
 from vangnet.service.db import create_db_engine, migrate
 from vangnet.service.identity import Identity
 from vangnet.service.intake import evaluate, refuse_simulation
-from vangnet.service.lifecycle import TRANSITIONS, Status
+from vangnet.service.lifecycle import TRANSITIONS, Status, today_nl
 from vangnet.service.problems import ApiProblem
 from vangnet.service.schemas import AanvullingsverzoekIn, ToelichtingIn
 from vangnet.service.schemas_besluit import Outcome
@@ -607,8 +607,13 @@ class _Seeder:
             body = ToelichtingIn.model_validate({"reason": step.reason})
         # the applicant withdraws; the deciding organisation takes the rest
         who = actors.applicant if step.action == "intrekking" else actors.assessor
+        # an information request gets its last day as the API gives it (the default term)
+        asks = step.action == "aanvullingsverzoeken"
+        due = deciding.supplement_due(None, today_nl()) if asks else None
         try:
-            return self.store.transition(aanvraag_id, step.action, identity=who, reason=body.reason)
+            return self.store.transition(
+                aanvraag_id, step.action, identity=who, reason=body.reason, due_on=due
+            )
         except StoreError as exc:
             raise DemoError(
                 f"demo-aanvraag {entry.key}: {step.action} lukte niet ({exc})"
