@@ -639,6 +639,17 @@ def _problems_on(state: FormState, exc: ApiProblem) -> str | None:
     return " ".join(rest) or None
 
 
+async def _refused(
+    request: Request, aanvraag_id: str, name: str, state: FormState, exc: ApiProblem
+) -> Response:
+    """The service refused what form `name` on the claim page asked: a 400 shown next to the
+    form's fields (the rest as one message), anything else as an error page."""
+    if exc.status != 400:
+        return error_page(request, 503 if exc.status == 503 else 500)
+    rest = _problems_on(state, exc)
+    return await _claim_page(request, aanvraag_id, forms={name: state}, message=rest, status=400)
+
+
 async def _decision_form(
     request: Request, user: Identity, aanvraag_id: str
 ) -> tuple[str, dict[str, Any], FormState]:
@@ -664,12 +675,7 @@ async def decide(request: Request, aanvraag_id: str, user: Assessor) -> Response
             return await _preview(request, user, aanvraag_id, data)
         await deciding.decide(store, workers, aanvraag_id, data, user)
     except ApiProblem as exc:
-        if exc.status == 400:
-            rest = _problems_on(state, exc)
-            return await _claim_page(
-                request, aanvraag_id, forms={"besluit": state}, message=rest, status=400
-            )
-        return error_page(request, 503 if exc.status == 503 else 500)
+        return await _refused(request, aanvraag_id, "besluit", state, exc)
     except (Conflict, BesluitConflict) as exc:
         return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
     except NotFound:
@@ -761,12 +767,7 @@ async def objection(request: Request, besluit_id: str, user: Assessor) -> Respon
                 store, besluit_id, {"received_on": day.isoformat()}, user
             )
         except ApiProblem as exc:
-            if exc.status != 400:
-                return error_page(request, 500)
-            rest = _problems_on(state, exc)
-            return await _claim_page(
-                request, aanvraag_id, forms={"bezwaar": state}, message=rest, status=400
-            )
+            return await _refused(request, aanvraag_id, "bezwaar", state, exc)
         except BesluitConflict as exc:
             return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
         else:
@@ -810,12 +811,7 @@ async def replace_besluit(request: Request, besluit_id: str, user: Assessor) -> 
             return _letter_response(html, "html", f"concept-{besluit_id}", inline=True)
         await deciding.replace(store, workers, besluit_id, kind, data, identity=user)
     except ApiProblem as exc:
-        if exc.status == 400:
-            rest = _problems_on(state, exc)
-            return await _claim_page(
-                request, aanvraag_id, forms={"vervangen": state}, message=rest, status=400
-            )
-        return error_page(request, 503 if exc.status == 503 else 500)
+        return await _refused(request, aanvraag_id, "vervangen", state, exc)
     except BesluitConflict as exc:
         text = (
             "Tegen dit besluit is geen bezwaar geregistreerd. Registreer eerst het bezwaar,"
