@@ -183,6 +183,33 @@ def test_a_suspension_never_shortens_the_term(
     assert term.suspended_days == sum(max(0, p - 1) for _, p in pauses)
 
 
+@given(
+    received=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)),
+    pauses=st.lists(
+        st.tuples(st.integers(0, 30), st.integers(1, 60), st.integers(1, 60)), max_size=4
+    ),
+)
+def test_a_suspension_lasts_at_most_the_term_given(
+    received: datetime, pauses: list[tuple[int, int, int]]
+) -> None:
+    """Each request with a last day `term` days after it, supplemented `pause` days after it:
+    suspended from the day after the request up to the supplement or the day after the last
+    day, whichever comes first (that day not counted)."""
+    at = received.replace(hour=12, tzinfo=UTC)  # noon: a day in UTC is that day in NL too
+    history = [step("ingediend", at.isoformat())]
+    for wait, pause, term in pauses:
+        at += timedelta(days=wait)
+        asked = step("aanvulling_gevraagd", at.isoformat(), "in_behandeling")
+        asked["due_on"] = at.date() + timedelta(days=term)
+        history.append(asked)
+        at += timedelta(days=pause)
+        history.append(step("aangevuld", at.isoformat(), "aanvulling_gevraagd"))
+    result = deadline(history[0]["at"], history, now=at.date())
+    assert result.due is not None and not result.suspended_now
+    assert result.suspended_days == sum(min(p, t + 1) - 1 for _, p, t in pauses)
+    assert result.due - result.received == timedelta(weeks=8, days=result.suspended_days)
+
+
 def test_amounts_and_dates_as_people_type_them() -> None:
     assert parse_amount("16.850,00") == parse_amount("16850,00") == parse_amount("€ 16850.00")
     assert parse_amount("0") == 0 and parse_amount("12,5") is not None
