@@ -21,6 +21,7 @@ from tests.service.auth import Actor, Team
 from vangnet.letters import supplement_weeks
 from vangnet.service.lifecycle import TRANSITIONS, today_nl
 from vangnet.service.schemas import AanvraagPagina, IngediendeAanvraag
+from vangnet.service.termijnen import deadline
 
 P06 = json.loads((PUBLIC_SCENARIOS / "P06.claim.json").read_text())
 PROBLEM = "application/problem+json"
@@ -396,6 +397,68 @@ def test_a_late_supplement_is_still_taken_before_the_besluit(team: Team, gm: Act
     _last_day_passes(team, a)
     r = gm.post(f"{a['href']}/aanvullingen", json=claim())
     assert r.status_code == 200 and r.json()["status"] == "aangevuld"
+
+
+def test_the_body_extends_the_decision_term_while_it_runs(team: Team, gm: Actor) -> None:
+    """Awb 4:14, third paragraph: the body names a later day while the term runs; the status
+    stays, the day is in the history and the audit log (not the reason)."""
+    a = submit(gm)
+    today = today_nl()
+    received = date.fromisoformat(a["created_at"][:10])
+    due = deadline(a["created_at"], gm.get(a["href"]).json()["history"]).due
+    assert due is not None and due >= received
+    later = (due + timedelta(weeks=4)).isoformat()
+    why = "De politie brengt eerst een nieuw advies uit."
+    url = f"{a['href']}/verdagingen"
+    # not before the claim is taken into treatment
+    r = team.bzk.post(url, json={"reason": why, "due_on": later})
+    assert r.status_code == 409 and r.json()["code"] == "ongeldige_overgang"
+    move(team, a, "in-behandeling")
+    for wrong, words in (
+        (due.isoformat(), f"moet na de huidige beslisdatum liggen ({due.isoformat()})"),
+        ((today + timedelta(days=400)).isoformat(), "hoogstens een jaar"),
+    ):
+        r = team.bzk.post(url, json={"reason": why, "due_on": wrong})
+        assert r.status_code == 400, r.text
+        [problem] = r.json()["problems"]
+        assert problem["field"] == "due_on" and words in problem["message"]
+    r = team.bzk.post(url, json={"due_on": later})
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "reason"
+
+    r = team.bzk.post(url, json={"reason": why, "due_on": later})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "in_behandeling"
+    step = body["history"][-1]
+    assert (step["from_status"], step["to_status"], step["due_on"], step["reason"]) == (
+        "in_behandeling",
+        "in_behandeling",
+        later,
+        why,
+    )
+    assert deadline(body["created_at"], body["history"]).due == date.fromisoformat(later)
+    app: Any = team.client.app
+    [entry] = app.state.audit.entries_for(app.state.store.engine, [a["id"]], limit=20)[-1:]
+    assert entry.action == "aanvraag.verdagen" and entry.details["uiterlijk"] == later
+    assert why not in json.dumps(entry.details)
+    # the applicant cannot extend; another organisation's assessor gets 404 (test_authz.py)
+    assert gm.post(url, json={"reason": why, "due_on": later}).status_code == 403
+
+
+def test_no_extension_once_the_term_has_passed(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    move(team, a, "in-behandeling")
+    app: Any = team.client.app
+    long_ago = "2020-01-06 09:00:00"
+    with app.state.store.engine.begin() as c:
+        c.execute(text("UPDATE aanvraag SET created_at = :t WHERE id = :a"),
+                  {"t": long_ago, "a": a["id"]})  # fmt: skip
+        c.execute(text("UPDATE statusovergang SET at = :t WHERE aanvraag_id = :a"),
+                  {"t": long_ago, "a": a["id"]})  # fmt: skip
+    later = (today_nl() + timedelta(weeks=2)).isoformat()
+    r = team.bzk.post(f"{a['href']}/verdagingen", json={"reason": "Later.", "due_on": later})
+    assert r.status_code == 409 and r.json()["code"] == "termijn_verstreken"
+    assert "liep af op 02-03-2020" in r.json()["detail"]
 
 
 def test_a_claim_lists_its_besluiten_in_their_order(team: Team, gm: Actor) -> None:

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import openpyxl
@@ -615,3 +616,19 @@ def test_a_stored_claim_goes_back_into_the_form_unchanged(client: TestClient) ->
         back = read_form(filled.values, layout, validator.catalogues, filled.lines)
         assert not back.errors, back.summary
         assert validator.validate(back.data) == claim
+
+
+def test_the_applicant_sees_an_extension_and_its_reason(officer: Officer) -> None:
+    aanvraag_id = officer.submit()
+    bzk = officer.team.bzk
+    assert bzk.post(f"/v1/aanvragen/{aanvraag_id}/in-behandeling").status_code == 200
+    body = bzk.get(f"/v1/aanvragen/{aanvraag_id}").json()
+    later = date.fromisoformat(body["created_at"][:10]) + timedelta(weeks=12)
+    why = "De politie brengt eerst een nieuw advies uit."
+    r = bzk.post(
+        f"/v1/aanvragen/{aanvraag_id}/verdagingen",
+        json={"reason": why, "due_on": later.isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    text = _text(officer.client.get(f"/aanvragen/{aanvraag_id}").text)
+    assert "besluit verdaagd tot" in text and why in text

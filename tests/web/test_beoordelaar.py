@@ -153,6 +153,31 @@ def test_a_suspension_ends_when_the_last_day_to_supplement_has_passed() -> None:
     assert deadline(received, decided, now=date(2026, 4, 2)).suspended_days == 10
 
 
+def test_an_extension_moves_the_decision_date_to_the_day_announced() -> None:
+    """Awb 4:14, third paragraph (termijnen.yaml): the announced day, moved on by a
+    suspension after the announcement, never earlier than the statutory date."""
+    received = "2026-03-02T10:00:00Z"  # the statutory date: 27 April
+    taken = step("in_behandeling", "2026-03-03T09:00:00Z", "ingediend")
+    extended = step("in_behandeling", "2026-04-01T09:00:00Z", "in_behandeling")
+    extended["due_on"] = date(2026, 5, 29)
+    history = [step("ingediend", received), taken, extended]
+    term = deadline(received, history, now=date(2026, 4, 2))
+    assert term.due == date(2026, 5, 29) and term.extended_to == date(2026, 5, 29)
+    # a request after the announcement, supplemented 5 days later: 4 days suspended
+    asked = step("aanvulling_gevraagd", "2026-04-10T09:00:00Z", "in_behandeling")
+    asked["due_on"] = date(2026, 5, 8)
+    supplemented = step("aangevuld", "2026-04-15T09:00:00Z", "aanvulling_gevraagd")
+    later = deadline(received, [*history, asked, supplemented], now=date(2026, 4, 16))
+    assert later.suspended_days == 4 and later.due == date(2026, 6, 2)
+    # a suspension before the announcement is in the day announced already
+    before = [step("ingediend", received), taken, asked | {"at": "2026-03-10T09:00:00Z"},
+              supplemented | {"at": "2026-03-15T09:00:00Z"}, extended]  # fmt: skip
+    assert deadline(received, before, now=date(2026, 4, 2)).due == date(2026, 5, 29)
+    # an announced day before the statutory date does not shorten the term
+    early = extended | {"due_on": date(2026, 4, 1)}
+    assert deadline(received, [step("ingediend", received), taken, early]).due == date(2026, 4, 27)
+
+
 def test_the_term_comes_from_its_data_file() -> None:
     rules = beoordelaar.terms()
     assert rules.decision_term.weeks == 8
@@ -653,3 +678,27 @@ def test_ask_for_information_by_a_day_then_decide_when_it_passed_unused(
     assert "Niet aangevuld" in text(assessor.get("/beoordelen").text)
     r = assessor.post(f"/beoordelen/{aanvraag_id}/besluit", {"keuze": "advies"})
     assert r.status_code == 303 and status_of(team, aanvraag_id) == "besloten"
+
+
+def test_extend_the_decision_term_on_the_claim_page(team: Team, assessor: Browser) -> None:
+    aanvraag_id = submit(team)
+    assessor.post(f"/beoordelen/{aanvraag_id}/in-behandeling", {})
+    url = f"/beoordelen/{aanvraag_id}/verdaging"
+    r = assessor.post(url, {"verdaging_reden": "", "verdaging_datum": "volgende maand"})
+    assert r.status_code == 400
+    for name in ("verdaging_reden", "verdaging_datum"):
+        assert f'id="veld-{name}-fout"' in r.text and f'href="#veld-{name}"' in r.text
+    due = beoordelaar.today() + timedelta(weeks=8)  # received today: the plain term
+    r = assessor.post(url, {"verdaging_reden": "Het advies komt later.",
+                            "verdaging_datum": f"{due:%d-%m-%Y}"})  # fmt: skip
+    assert r.status_code == 400 and "moet na de huidige beslisdatum liggen" in r.text
+    later = due + timedelta(weeks=3)
+    r = assessor.post(url, {"verdaging_reden": "Het advies komt later.",
+                            "verdaging_datum": f"{later:%d-%m-%Y}"})  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"].endswith("?gedaan=verdaging")
+    page = text(assessor.get(f"/beoordelen/{aanvraag_id}?gedaan=verdaging").text)
+    assert "De verdaging is vastgelegd" in page and "verdaagd tot" in page
+    assert "artikel 4:14, derde lid" in page
+    queue = text(assessor.get("/beoordelen").text)
+    assert "verdaagd" in queue
+    assert "aanvraag.verdagen" in actions(team.client)

@@ -29,8 +29,9 @@ from vangnet.service.attachments import Attachments, attachment_problems
 from vangnet.service.body import validation_problems
 from vangnet.service.brief import letter_date, make_context, render
 from vangnet.service.identity import Identity
-from vangnet.service.lifecycle import TRANSITIONS, supplement_open, today_nl
+from vangnet.service.lifecycle import EXTENDABLE, TRANSITIONS, supplement_open, today_nl
 from vangnet.service.problems import ApiProblem
+from vangnet.service.schemas import VerdagingIn
 from vangnet.service.schemas_besluit import BesluitIn, BezwaarIn, Outcome
 from vangnet.service.store import (
     BesluitConflict,
@@ -40,12 +41,14 @@ from vangnet.service.store import (
     TransitionRefused,
     cents,
 )
+from vangnet.service.termijnen import deadline
 from vangnet.workers import EngineWorkers
 
 __all__ = [
     "REPLACEMENTS",
     "check_besluit",
     "decide",
+    "extend",
     "make_besluit",
     "preview_replacement",
     "register_bezwaar",
@@ -220,7 +223,8 @@ async def make_besluit(
     )
 
 
-# a sanity bound on the day an assessor names, not a legal term
+# a sanity bound on the days an assessor names (a last day to supplement, an extension), not a
+# legal term
 _LONGEST_SUPPLEMENT = timedelta(days=366)
 
 
@@ -237,6 +241,48 @@ def supplement_due(requested: date | None, today: date) -> date:
         text = f"mag hoogstens een jaar na vandaag liggen (uiterlijk {today + _LONGEST_SUPPLEMENT})"
         raise _refuse([Problem("due_on", requested.isoformat(), text)])
     return requested
+
+
+async def extend(store: Store, aanvraag_id: str, data: Any, identity: Identity) -> dict[str, Any]:
+    """Extend the decision term of claim `aanvraag_id` (Awb 4:14, third paragraph; POST
+    /v1/aanvragen/{aanvraagId}/verdagingen): while the term runs, to a later day, at most a
+    year ahead; the claim as stored. The term is read from the claim's history
+    (`vangnet.service.termijnen`) and checked again against the lock version when stored."""
+    body, problems = _parse(VerdagingIn, data)
+    if body is None:  # the body itself first, as every step of a claim's life
+        raise _refuse(problems)
+    seen = await run_in_threadpool(store.snapshot, aanvraag_id)
+    if seen.status not in EXTENDABLE:
+        raise TransitionRefused(seen.status, "verdagingen")
+    claim = await run_in_threadpool(store.get, aanvraag_id)
+    today = today_nl()
+    term = deadline(claim["created_at"], claim["history"], now=today)
+    if term.due is not None and today > term.due:
+        raise ApiProblem(
+            409,
+            f"De beslistermijn liep af op {term.due:%d-%m-%Y}. Verdagen kan alleen zolang de"
+            " termijn loopt (Algemene wet bestuursrecht, artikel 4:14, derde lid); besluit zo"
+            " snel mogelijk.",
+            code="termijn_verstreken",
+        )
+    requested = body.due_on
+    if term.due is not None and requested <= term.due:
+        text = f"moet na de huidige beslisdatum liggen ({term.due.isoformat()})"
+        problems.append(Problem("due_on", requested.isoformat(), text))
+    elif requested > today + _LONGEST_SUPPLEMENT:
+        text = f"mag hoogstens een jaar na vandaag liggen (uiterlijk {today + _LONGEST_SUPPLEMENT})"
+        problems.append(Problem("due_on", requested.isoformat(), text))
+    if problems:
+        raise _refuse(problems)
+    return await run_in_threadpool(
+        lambda: store.extend(
+            aanvraag_id,
+            identity=identity,
+            reason=body.reason,
+            due_on=body.due_on,
+            expected_lock=seen.lock_version,
+        )
+    )
 
 
 async def decide(

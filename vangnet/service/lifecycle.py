@@ -20,6 +20,7 @@ from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "EXTENDABLE",
     "NL",
     "STATUSES",
     "TRANSITIONS",
@@ -80,6 +81,11 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("intrekking", _OPEN, "ingetrokken", "de aanvrager trekt haar in"),
     )
 }
+
+
+# the statuses in which the body may extend the decision term (Awb 4:14): a claim it handles,
+# not one that waits for the applicant; an extension keeps the status
+EXTENDABLE: tuple[Status, ...] = ("in_behandeling", "aangevuld")
 
 
 def today_nl(moment: datetime | None = None) -> date:

@@ -62,6 +62,19 @@ class AanvullingsverzoekIn(_In):
     )
 
 
+class VerdagingIn(_In):
+    """An extension of the decision term (Awb 4:14, third paragraph): the day by which the
+    besluit will be given, and why it takes longer, for the applicant."""
+
+    reason: Text = Field(description="Waarom het besluit later komt, in het Nederlands")
+    due_on: IsoDate = Field(
+        description=(
+            "De dag waarop het besluit er uiterlijk is (JJJJ-MM-DD): na de huidige"
+            " beslisdatum. Verdagen kan zolang de beslistermijn loopt."
+        )
+    )
+
+
 class AanvraagSamenvatting(BaseModel):
     """A submitted claim in a list: its status and the current advice's totals."""
 
@@ -108,7 +121,11 @@ class Statusovergang(BaseModel):
     at: datetime
     reason: str | None
     due_on: date | None = Field(
-        None, description="Bij een verzoek om aanvulling: de laatste dag om aan te vullen"
+        None,
+        description=(
+            "Bij een verzoek om aanvulling: de laatste dag om aan te vullen; bij een verdaging"
+            " (de status blijft gelijk): de dag waarop het besluit er uiterlijk is"
+        ),
     )
     claim_version: int | None = Field(description="De versie die deze stap bracht, als die er is")
 
@@ -147,4 +164,5 @@ class AanvraagPagina(BaseModel):
 REQUEST_BODIES: dict[str, type[BaseModel]] = {
     "Toelichting": ToelichtingIn,
     "Aanvullingsverzoek": AanvullingsverzoekIn,
+    "Verdaging": VerdagingIn,
 }

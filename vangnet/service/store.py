@@ -52,7 +52,7 @@ from vangnet.service.audit import AuditEvent, AuditLog
 from vangnet.service.authz import ObjectRef
 from vangnet.service.db import WRITE
 from vangnet.service.identity import Identity
-from vangnet.service.lifecycle import TRANSITIONS, allowed_transitions
+from vangnet.service.lifecycle import EXTENDABLE, TRANSITIONS, allowed_transitions
 from vangnet.service.models import (
     Aanvraag,
     AanvraagVersie,
@@ -319,6 +319,7 @@ def _advice_row(evaluated: Evaluated, version: AanvraagVersie, now: datetime) ->
 TRANSITION_ACTIONS = {
     "in-behandeling": "aanvraag.in_behandeling_nemen",
     "aanvullingsverzoeken": "aanvraag.aanvulling_vragen",
+    "verdagingen": "aanvraag.verdagen",
     "aanvullingen": "aanvraag.aanvullen",
     "intrekking": "aanvraag.intrekken",
     "besluit": "besluit.nemen",
@@ -810,6 +811,51 @@ class Store:
                 return self._representation(session, aanvraag)
         except StaleDataError:
             # another transaction changed the row between our read and our write
+            raise Conflict(self.snapshot(aanvraag_id).status) from None
+
+    def extend(
+        self,
+        aanvraag_id: str,
+        *,
+        identity: Identity,
+        reason: str,
+        due_on: date,
+        expected_lock: int,
+    ) -> dict[str, Any]:
+        """Record an extension of the decision term (Awb 4:14): a history step that keeps the
+        claim's status, with the announced day. `expected_lock`: the lock version the caller
+        checked the term against (`deciding.extend`). The audit log records the day, never
+        the reason (free text)."""
+        try:
+            with self._writing() as session:
+                aanvraag = self._load(session, aanvraag_id, lock=True)
+                if aanvraag.status not in EXTENDABLE:
+                    raise TransitionRefused(aanvraag.status, "verdagingen")
+                if aanvraag.lock_version != expected_lock:
+                    raise Conflict(aanvraag.status)
+                now = _now()
+                session.add(
+                    Statusovergang(
+                        aanvraag=aanvraag,
+                        from_status=aanvraag.status,
+                        to_status=aanvraag.status,
+                        at=now,
+                        reason=reason,
+                        due_on=due_on,
+                    )
+                )
+                aanvraag.updated_at = now
+                session.flush()
+                details = {"status": aanvraag.status, "uiterlijk": due_on.isoformat()}
+                self._log(
+                    session,
+                    identity,
+                    TRANSITION_ACTIONS["verdagingen"],
+                    ("aanvraag", aanvraag.id),
+                    details,
+                )
+                return self._representation(session, aanvraag)
+        except StaleDataError:
             raise Conflict(self.snapshot(aanvraag_id).status) from None
 
     # --- besluiten ----------------------------------------------------------------------------

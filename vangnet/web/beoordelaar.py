@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +35,6 @@ from zoneinfo import ZoneInfo
 import yaml
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from vangnet import yamlfile
@@ -49,6 +48,7 @@ from vangnet.service.brief import render
 from vangnet.service.identity import Identity
 from vangnet.service.problems import ApiProblem
 from vangnet.service.store import BesluitConflict, Conflict, NotFound, Store, TransitionRefused
+from vangnet.service.termijnen import Deadline, DecisionTerm, deadline, local_moment, terms
 from vangnet.web.access import check_besluit, check_bijlage, check_claim, role_page, store_of
 from vangnet.web.errors import PageRoute, error_page
 from vangnet.web.render import PAGES_DIR, page, texts
@@ -108,121 +108,6 @@ def read_words(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
 def words(directory: Path = WORDS_DIR) -> dict[str, Any]:
     """The words the assessor's templates share (`woorden.yaml`)."""
     return read_words(directory / "woorden.yaml", _WORD_KEYS)
-
-
-class _Term(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    weeks: int = Field(ge=1, le=52)
-    source: str = Field(min_length=1)
-    url: str = Field(pattern=r"^https://")
-
-
-class _Suspension(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    while_status: str
-    count_end_day: bool
-    source: str = Field(min_length=1)
-    url: str = Field(pattern=r"^https://")
-
-
-class DecisionTerm(BaseModel):
-    """`termijnen.yaml`: the term for deciding and what suspends it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    version: int
-    written_on: date
-    decision_term: _Term
-    suspension: _Suspension
-
-
-@lru_cache(maxsize=4)
-def terms(directory: Path = WORDS_DIR) -> DecisionTerm:
-    """The legal term (`termijnen.yaml`); `DataError` names what is wrong."""
-    path = directory / "termijnen.yaml"
-    try:
-        return DecisionTerm.model_validate(yamlfile.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise DataError(f"{path.name}: {exc}") from None
-
-
-def local_moment(stamp: str | datetime) -> datetime:
-    """A stored UTC moment (ISO 8601 text or a datetime) in the Netherlands' time zone."""
-    at = (
-        stamp
-        if isinstance(stamp, datetime)
-        else datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    )
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(_TZ)
-
-
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    """A claim's decision date: `due` (None while the term is suspended) and what made it.
-    `supplement_due`: the last day to supplement of the open information request, if any;
-    `supplement_passed`: that day has passed without a supplement (the term runs again, and
-    the body may decide on the claim as it stands)."""
-
-    received: date
-    due: date | None
-    suspended_days: int
-    suspended_now: bool
-    supplement_due: date | None = None
-    supplement_passed: bool = False
-
-    def overdue(self, today: date) -> bool:
-        return self.due is not None and today > self.due
-
-    def days_left(self, today: date) -> int | None:
-        return None if self.due is None else (self.due - today).days
-
-
-def _as_day(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
-def deadline(
-    created_at: str,
-    history: list[dict[str, Any]],
-    term: DecisionTerm | None = None,
-    now: date | None = None,
-) -> Deadline:
-    """The decision date of a claim received at `created_at` with status history `history`
-    (oldest first, as `Store.get` gives it) on the day `now` (default today), by the rules in
-    `termijnen.yaml`: a suspension runs from the day after the request up to the day of the
-    supplement, or up to the day after the request's last day when that passed unused."""
-    rules = term or terms()
-    on = now or today()
-    waiting = rules.suspension.while_status
-    end_day = 0 if rules.suspension.count_end_day else 1
-    received = local_moment(created_at).date()
-    suspended = 0
-    asked: date | None = None
-    until: date | None = None
-    for step in history:
-        day = local_moment(step["at"]).date()
-        if step["to_status"] == waiting and asked is None:
-            asked, until = day, _as_day(step.get("due_on"))
-        elif step["from_status"] == waiting and asked is not None:
-            # from the day after the request up to the day of the supplement, at the latest
-            # the day after the last day to supplement (Awb 4:15, first paragraph, under a)
-            end = day if until is None else min(day, until + timedelta(days=1))
-            suspended += max(0, (end - asked).days - end_day)
-            asked = until = None
-    if asked is not None:
-        if until is None or on <= until:
-            return Deadline(received, None, suspended, True, until)
-        suspended += max(0, (until + timedelta(days=1) - asked).days - end_day)
-        due = received + timedelta(weeks=rules.decision_term.weeks, days=suspended)
-        return Deadline(received, due, suspended, False, until, supplement_passed=True)
-    due = received + timedelta(weeks=rules.decision_term.weeks, days=suspended)
-    return Deadline(received, due, suspended, False)
 
 
 def today() -> date:
@@ -325,8 +210,9 @@ async def queue(request: Request, user: Assessor) -> Response:
     now = today()
     for claim in claims:
         history: list[dict[str, Any]] = []
-        if claim["status"] not in ("ingediend", "in_behandeling"):
-            # only a claim that left these statuses can have had an information request
+        if claim["status"] != "ingediend":
+            # a claim taken into treatment can have had an information request or an
+            # extension; a submitted one has neither
             full = await run_in_threadpool(store.get, claim["id"])
             history = full["history"]
         term = deadline(claim["created_at"], history)
@@ -422,6 +308,7 @@ _DONE = (
     "bezwaar",
     "correctie",
     "beslissing_op_bezwaar",
+    "verdaging",
 )
 
 
@@ -457,7 +344,10 @@ async def _claim_page(
             "w": words(),
             "terms": terms(),
             "forms": {
-                **{k: given.get(k, FormState()) for k in ("aanvulling", "besluit", "bezwaar")},
+                **{
+                    k: given.get(k, FormState())
+                    for k in ("aanvulling", "besluit", "bezwaar", "verdaging")
+                },
                 "vervangen": given.get("vervangen", _replacement_form(context["current"])),
             },
             "failed": next(iter(given), None),
@@ -552,6 +442,49 @@ async def ask(request: Request, aanvraag_id: str, user: Assessor) -> Response:
     except Conflict as exc:
         return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
     return _back(aanvraag_id, "aanvulling")
+
+
+@router.post("/beoordelen/{aanvraag_id}/verdaging")
+async def extend(request: Request, aanvraag_id: str, user: Assessor) -> Response:
+    """Extend the decision term (Awb 4:14): a later day and why, told to the applicant."""
+    form = await _claim_action(request, user, aanvraag_id, ("aanvragen", "verdagen"))
+    reason = form.get("verdaging_reden", "").strip()
+    raw_day = form.get("verdaging_datum", "").strip()
+    state = FormState({"verdaging_reden": reason, "verdaging_datum": raw_day})
+    if not reason:
+        state.errors["verdaging_reden"] = "Schrijf waarom het besluit later komt."
+    elif len(reason) > MAX_REASON:
+        state.errors["verdaging_reden"] = (
+            f"De uitleg is {len(reason)} tekens lang; maak hem korter dan {MAX_REASON + 1} tekens."
+        )
+    day = parse_day(raw_day)
+    if day is None:
+        state.errors["verdaging_datum"] = (
+            "Vul de dag in waarop het besluit er uiterlijk is, als dag-maand-jaar, bijvoorbeeld"
+            f" {today() + timedelta(weeks=4):%d-%m-%Y}."
+        )
+    if state.errors or day is None:
+        return await _claim_page(request, aanvraag_id, forms={"verdaging": state}, status=400)
+    store = store_of(request)
+    try:
+        await deciding.extend(
+            store, aanvraag_id, {"reason": reason, "due_on": day.isoformat()}, user
+        )
+    except ApiProblem as exc:
+        if exc.status == 409:
+            return await _claim_page(request, aanvraag_id, message=exc.detail, status=409)
+        if exc.status != 400:
+            return error_page(request, 500)
+        names = {"reason": "verdaging_reden", "due_on": "verdaging_datum"}
+        labels = {"reason": "De uitleg", "due_on": "De dag"}
+        for problem in exc.problems or []:
+            name = names.get(problem.field)
+            if name is not None:
+                state.errors.setdefault(name, f"{labels[problem.field]} {problem.message}.")
+        return await _claim_page(request, aanvraag_id, forms={"verdaging": state}, status=400)
+    except Conflict as exc:
+        return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
+    return _back(aanvraag_id, "verdaging")
 
 
 # --- deciding ----------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from vangnet.service import deciding
 from vangnet.service.authz import Grant, authorize, scope
-from vangnet.service.body import read_model
+from vangnet.service.body import read_json, read_model
 from vangnet.service.deps import StoreDep, ValidatorDep, WorkersDep, may
 from vangnet.service.identity import Identity
 from vangnet.service.intake import read_claim, submit, supplement
@@ -81,6 +81,7 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 _ACTIONS = {
     "in-behandeling": "in_behandeling_nemen",
     "aanvullingsverzoeken": "aanvulling_vragen",
+    "verdagingen": "verdagen",
     "aanvullingen": "aanvullen",
     "intrekking": "intrekken",
 }
@@ -278,6 +279,29 @@ async def post_in_behandeling(
     await allowed(store, identity, _ACTIONS["in-behandeling"], aanvraag_id)
     body = await read_model(request, ToelichtingIn)
     return await _transition(store, identity, aanvraag_id, "in-behandeling", body.reason)
+
+
+@router.post(
+    "/aanvragen/{aanvraagId}/verdagingen",
+    summary="Verdaag het besluit",
+    operation_id="postVerdaging",
+    response_model=IngediendeAanvraag,
+    responses=_NOT_FOUND | _CONFLICT,
+    openapi_extra=json_body("Verdaging"),
+)
+async def post_verdaging(
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "verdagen")],
+    aanvraag_id: AanvraagId,
+) -> Response:
+    """Deel mee dat het besluit later komt en noem de dag waarop het er uiterlijk is (Awb 4:14,
+    derde lid): kan zolang de beslistermijn loopt; de status blijft gelijk."""
+    await allowed(store, identity, _ACTIONS["verdagingen"], aanvraag_id)
+    data = await read_json(request, optional=True)
+    with _problems(aanvraag_id):
+        stored = await deciding.extend(store, aanvraag_id, data, identity)
+    return json_response(stored)
 
 
 @router.post(
