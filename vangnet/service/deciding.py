@@ -41,7 +41,7 @@ from vangnet.service.store import (
     TransitionRefused,
     cents,
 )
-from vangnet.service.termijnen import deadline
+from vangnet.service.termijnen import deadline, terms
 from vangnet.workers import EngineWorkers
 
 __all__ = [
@@ -261,8 +261,7 @@ async def extend(store: Store, aanvraag_id: str, data: Any, identity: Identity) 
         raise ApiProblem(
             409,
             f"De beslistermijn liep af op {term.due:%d-%m-%Y}. Verdagen kan alleen zolang de"
-            " termijn loopt (Algemene wet bestuursrecht, artikel 4:14, derde lid); besluit zo"
-            " snel mogelijk.",
+            f" termijn loopt ({terms().extension.source}); besluit zo snel mogelijk.",
             code="termijn_verstreken",
         )
     requested = body.due_on

@@ -11,8 +11,10 @@ handler. The changes themselves go through the same service code as the API
 transactions.
 
 The decision date is data: eight weeks after receipt (Awb 4:13) plus the days an information
-request suspended the term (Awb 4:15), from `forms/pages/beoordelaar/termijnen.yaml`. The words
-shared by the templates are in `forms/pages/beoordelaar/woorden.yaml`.
+request suspended the term (Awb 4:15, at most up to its last day), or the day of an extension
+(Awb 4:14), from `forms/pages/beoordelaar/termijnen.yaml`, counted by
+`vangnet.service.termijnen` (which the service uses too). The words shared by the templates are
+in `forms/pages/beoordelaar/woorden.yaml`.
 
 A letter is made only when a besluit is stored (it is part of the besluit). The preview shows
 the letter a besluit with the form's values would get, marked CONCEPT, made by the same code;
