@@ -461,6 +461,40 @@ def test_no_extension_once_the_term_has_passed(team: Team, gm: Actor) -> None:
     assert "liep af op 02-03-2020" in r.json()["detail"]
 
 
+def test_the_applicant_gets_more_time_to_supplement(team: Team, gm: Actor) -> None:
+    a = submit(gm)
+    move(team, a, "in-behandeling")
+    url = f"{a['href']}/aanvullingstermijnen"
+    today = today_nl()
+    r = team.bzk.post(url, json={"due_on": (today + timedelta(days=60)).isoformat()})
+    assert r.status_code == 409 and r.json()["code"] == "ongeldige_overgang"  # no request
+    reason = "De offerte."
+    move(team, a, "aanvullingsverzoeken", {"reason": reason})
+    first = today + timedelta(weeks=supplement_weeks())
+    for wrong, words in (
+        (first.isoformat(), f"huidige laatste dag om aan te vullen liggen ({first})"),
+        ((today + timedelta(days=400)).isoformat(), "hoogstens een jaar"),
+    ):
+        r = team.bzk.post(url, json={"due_on": wrong})
+        assert r.status_code == 400, r.text
+        assert words in r.json()["problems"][0]["message"]
+    later = first + timedelta(weeks=2)
+    r = team.bzk.post(url, json={"due_on": later.isoformat(), "reason": "Gevraagd op 1 dec."})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "aanvulling_gevraagd"
+    assert body["history"][-1]["due_on"] == later.isoformat()
+    term = deadline(body["created_at"], body["history"], now=first + timedelta(days=1))
+    assert term.suspended_now and term.supplement_due == later  # still waiting
+    # the term passes at the new last day only; then the body may decide
+    app: Any = team.client.app
+    [entry] = app.state.audit.entries_for(app.state.store.engine, [a["id"]], limit=20)[-1:]
+    assert entry.action == "aanvraag.aanvultermijn_verlengen"
+    assert entry.details["uiterlijk"] == later.isoformat()
+    r = move(team, a, "besluit", {"outcome": "gedeeltelijk", "amount_eur": "16850.00"})
+    assert r.status_code == 409 and later.strftime("%d-%m-%Y") in r.json()["detail"]
+
+
 def test_a_claim_lists_its_besluiten_in_their_order(team: Team, gm: Actor) -> None:
     a = submit(gm)
     move(team, a, "in-behandeling")

@@ -189,6 +189,7 @@ ENDPOINTS: list[tuple[str, str, Any, dict[str, str | int]]] = [
     ("POST", "/v1/aanvragen/{A}/in-behandeling", {"x": 1}, _row(**DECIDING)),
     ("POST", "/v1/aanvragen/{A}/aanvullingsverzoeken", {"x": 1}, _row(**DECIDING)),
     ("POST", "/v1/aanvragen/{A}/verdagingen", {"x": 1}, _row(**DECIDING)),
+    ("POST", "/v1/aanvragen/{A}/aanvullingstermijnen", {"x": 1}, _row(**DECIDING)),
     ("POST", "/v1/aanvragen/{A}/aanvullingen", {}, _row(**APPLICANT)),
     ("POST", "/v1/aanvragen/{A}/intrekking", {"x": 1}, _row(**APPLICANT)),
     ("POST", "/v1/aanvragen/{A}/besluit", {}, _row(**DECIDING)),

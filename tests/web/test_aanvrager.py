@@ -632,3 +632,21 @@ def test_the_applicant_sees_an_extension_and_its_reason(officer: Officer) -> Non
     assert r.status_code == 200, r.text
     text = _text(officer.client.get(f"/aanvragen/{aanvraag_id}").text)
     assert "besluit verdaagd tot" in text and why in text
+
+
+def test_more_time_keeps_the_question_and_shows_the_new_day(officer: Officer) -> None:
+    aanvraag_id = officer.submit()
+    reason = "Stuur de offerte van het hang- en sluitwerk mee."
+    _ask_information(officer, aanvraag_id, reason)
+    bzk = officer.team.bzk
+    first = bzk.get(f"/v1/aanvragen/{aanvraag_id}").json()["history"][-1]["due_on"]
+    later = date.fromisoformat(first) + timedelta(weeks=3)
+    r = bzk.post(
+        f"/v1/aanvragen/{aanvraag_id}/aanvullingstermijnen",
+        json={"due_on": later.isoformat(), "reason": "U vroeg om meer tijd."},
+    )
+    assert r.status_code == 200, r.text
+    html = officer.client.get(f"/aanvragen/{aanvraag_id}").text
+    text = _text(html)
+    assert "De beoordelaar vraagt om informatie" in text and reason in text
+    assert "meer tijd om aan te vullen, tot en met" in text

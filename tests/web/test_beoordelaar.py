@@ -178,6 +178,20 @@ def test_an_extension_moves_the_decision_date_to_the_day_announced() -> None:
     assert deadline(received, [step("ingediend", received), taken, early]).due == date(2026, 4, 27)
 
 
+def test_more_time_to_supplement_moves_the_end_of_the_suspension() -> None:
+    received = "2026-03-02T10:00:00Z"
+    asked = step("aanvulling_gevraagd", "2026-03-10T09:00:00Z", "in_behandeling")
+    asked["due_on"] = date(2026, 3, 20)
+    more = step("aanvulling_gevraagd", "2026-03-18T09:00:00Z", "aanvulling_gevraagd")
+    more["due_on"] = date(2026, 3, 31)
+    history = [step("ingediend", received), asked, more]
+    waiting = deadline(received, history, now=date(2026, 3, 25))
+    assert waiting.suspended_now and waiting.supplement_due == date(2026, 3, 31)
+    assert waiting.extended_to is None  # not an extension of the decision term
+    passed = deadline(received, history, now=date(2026, 4, 1))
+    assert passed.supplement_passed and passed.suspended_days == 21  # 11 to 31 March
+
+
 def test_the_term_comes_from_its_data_file() -> None:
     rules = beoordelaar.terms()
     assert rules.decision_term.weeks == 8
@@ -702,3 +716,25 @@ def test_extend_the_decision_term_on_the_claim_page(team: Team, assessor: Browse
     queue = text(assessor.get("/beoordelen").text)
     assert "verdaagd" in queue
     assert "aanvraag.verdagen" in actions(team.client)
+
+
+def test_give_more_time_to_supplement_on_the_claim_page(team: Team, assessor: Browser) -> None:
+    aanvraag_id = submit(team)
+    assessor.post(f"/beoordelen/{aanvraag_id}/in-behandeling", {})
+    assessor.post(f"/beoordelen/{aanvraag_id}/aanvulling", {"reden": "Stuur de offerte."})
+    page = text(assessor.get(f"/beoordelen/{aanvraag_id}").text)
+    assert "Meer tijd geven om aan te vullen" in page
+    url = f"/beoordelen/{aanvraag_id}/aanvultermijn"
+    r = assessor.post(url, {"aanvultermijn_datum": "later"})
+    assert r.status_code == 400 and 'id="veld-aanvultermijn_datum-fout"' in r.text
+    r = assessor.post(url, {"aanvultermijn_datum": f"{beoordelaar.today():%d-%m-%Y}"})
+    assert r.status_code == 400 and "huidige laatste dag" in r.text
+    later = beoordelaar.today() + timedelta(weeks=8)
+    r = assessor.post(url, {"aanvultermijn_datum": f"{later:%d-%m-%Y}",
+                            "aanvultermijn_reden": "De aanvrager wacht op de politie."})  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"].endswith("?gedaan=aanvultermijn")
+    page = text(assessor.get(f"/beoordelen/{aanvraag_id}?gedaan=aanvultermijn").text)
+    assert "De nieuwe laatste dag om aan te vullen is vastgelegd" in page
+    # the applicant's page: the original question, the new last day
+    applicant = team.gemeente.get(f"/v1/aanvragen/{aanvraag_id}").json()
+    assert applicant["history"][-1]["due_on"] == later.isoformat()

@@ -105,6 +105,7 @@ TABLE: dict[tuple[str, str], dict[str, Rule]] = {
     ("aanvragen", "in_behandeling_nemen"): {"beoordelaar": B},
     ("aanvragen", "aanvulling_vragen"): {"beoordelaar": B},
     ("aanvragen", "verdagen"): {"beoordelaar": B},  # POST /aanvragen/{id}/verdagingen
+    ("aanvragen", "aanvultermijn_verlengen"): {"beoordelaar": B},  # .../aanvullingstermijnen
     # /aanvragen/{id}/bijlagen, /bijlagen/{id}: the bytes cannot be pseudonymised, so an
     # auditor sees what the list says (soort, type, size, sha256), not the file
     ("bijlagen", "toevoegen"): {"aanvrager": E},

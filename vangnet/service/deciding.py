@@ -31,7 +31,7 @@ from vangnet.service.brief import letter_date, make_context, render
 from vangnet.service.identity import Identity
 from vangnet.service.lifecycle import EXTENDABLE, TRANSITIONS, supplement_open, today_nl
 from vangnet.service.problems import ApiProblem
-from vangnet.service.schemas import VerdagingIn
+from vangnet.service.schemas import AanvullingstermijnIn, VerdagingIn
 from vangnet.service.schemas_besluit import BesluitIn, BezwaarIn, Outcome
 from vangnet.service.store import (
     BesluitConflict,
@@ -49,6 +49,7 @@ __all__ = [
     "check_besluit",
     "decide",
     "extend",
+    "extend_supplement",
     "make_besluit",
     "preview_replacement",
     "register_bezwaar",
@@ -277,8 +278,48 @@ async def extend(store: Store, aanvraag_id: str, data: Any, identity: Identity) 
         lambda: store.extend(
             aanvraag_id,
             identity=identity,
+            kind="verdagingen",
             reason=body.reason,
             due_on=body.due_on,
+            expected_lock=seen.lock_version,
+        )
+    )
+
+
+async def extend_supplement(
+    store: Store, aanvraag_id: str, data: Any, identity: Identity
+) -> dict[str, Any]:
+    """Give the applicant more time to supplement claim `aanvraag_id` (Awb 4:5: the body sets
+    the term, and may set a later one; POST /v1/aanvragen/{aanvraagId}/aanvullingstermijnen):
+    a later last day than the current one, after today and at most a year ahead; the claim as
+    stored. The decision term stays suspended until that day (termijnen.yaml)."""
+    body, problems = _parse(AanvullingstermijnIn, data)
+    if body is None:
+        raise _refuse(problems)
+    seen = await run_in_threadpool(store.snapshot, aanvraag_id)
+    if seen.status != "aanvulling_gevraagd":
+        raise TransitionRefused(seen.status, "aanvullingstermijnen")
+    claim = await run_in_threadpool(store.get, aanvraag_id)
+    today = today_nl()
+    current = deadline(claim["created_at"], claim["history"], now=today).supplement_due
+    requested = body.due_on
+    if current is not None and requested <= current:
+        text = f"moet na de huidige laatste dag om aan te vullen liggen ({current.isoformat()})"
+        problems.append(Problem("due_on", requested.isoformat(), text))
+    else:
+        try:
+            supplement_due(requested, today)
+        except ApiProblem as exc:
+            problems.extend(exc.problems or [])
+    if problems:
+        raise _refuse(problems)
+    return await run_in_threadpool(
+        lambda: store.extend(
+            aanvraag_id,
+            identity=identity,
+            kind="aanvullingstermijnen",
+            reason=body.reason,
+            due_on=requested,
             expected_lock=seen.lock_version,
         )
     )

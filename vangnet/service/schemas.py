@@ -75,6 +75,20 @@ class VerdagingIn(_In):
     )
 
 
+class AanvullingstermijnIn(_In):
+    """More time for the applicant to supplement the claim (Awb 4:5): a later last day."""
+
+    due_on: IsoDate = Field(
+        description=(
+            "De nieuwe laatste dag om aan te vullen (JJJJ-MM-DD): na de huidige laatste dag en"
+            " na vandaag. Tot die dag blijft de beslistermijn opgeschort."
+        )
+    )
+    reason: Text | None = Field(
+        None, description="Waarom de aanvrager meer tijd krijgt (niet verplicht)"
+    )
+
+
 class AanvraagSamenvatting(BaseModel):
     """A submitted claim in a list: its status and the current advice's totals."""
 
@@ -123,8 +137,9 @@ class Statusovergang(BaseModel):
     due_on: date | None = Field(
         None,
         description=(
-            "Bij een verzoek om aanvulling: de laatste dag om aan te vullen; bij een verdaging"
-            " (de status blijft gelijk): de dag waarop het besluit er uiterlijk is"
+            "Bij een verzoek om aanvulling, of een latere dag daarvoor (de status blijft"
+            " aanvulling_gevraagd): de laatste dag om aan te vullen; bij een verdaging (de status"
+            " blijft gelijk): de dag waarop het besluit er uiterlijk is"
         ),
     )
     claim_version: int | None = Field(description="De versie die deze stap bracht, als die er is")
@@ -165,4 +180,5 @@ REQUEST_BODIES: dict[str, type[BaseModel]] = {
     "Toelichting": ToelichtingIn,
     "Aanvullingsverzoek": AanvullingsverzoekIn,
     "Verdaging": VerdagingIn,
+    "Aanvullingstermijn": AanvullingstermijnIn,
 }

@@ -320,6 +320,7 @@ TRANSITION_ACTIONS = {
     "in-behandeling": "aanvraag.in_behandeling_nemen",
     "aanvullingsverzoeken": "aanvraag.aanvulling_vragen",
     "verdagingen": "aanvraag.verdagen",
+    "aanvullingstermijnen": "aanvraag.aanvultermijn_verlengen",
     "aanvullingen": "aanvraag.aanvullen",
     "intrekking": "aanvraag.intrekken",
     "besluit": "besluit.nemen",
@@ -818,19 +819,23 @@ class Store:
         aanvraag_id: str,
         *,
         identity: Identity,
-        reason: str,
+        kind: str,
+        reason: str | None,
         due_on: date,
         expected_lock: int,
     ) -> dict[str, Any]:
-        """Record an extension of the decision term (Awb 4:14): a history step that keeps the
-        claim's status, with the announced day. `expected_lock`: the lock version the caller
-        checked the term against (`deciding.extend`). The audit log records the day, never
-        the reason (free text)."""
+        """Record a new day for a term as a history step that keeps the claim's status:
+        `kind` "verdagingen" extends the decision term (Awb 4:14; `due_on` the day the besluit
+        will be given), "aanvullingstermijnen" gives the applicant more time to supplement
+        (Awb 4:5; `due_on` the new last day). `expected_lock`: the lock version the caller
+        checked the term against (`deciding`). The audit log records the day, never the reason
+        (free text)."""
+        allowed = EXTENDABLE if kind == "verdagingen" else ("aanvulling_gevraagd",)
         try:
             with self._writing() as session:
                 aanvraag = self._load(session, aanvraag_id, lock=True)
-                if aanvraag.status not in EXTENDABLE:
-                    raise TransitionRefused(aanvraag.status, "verdagingen")
+                if aanvraag.status not in allowed:
+                    raise TransitionRefused(aanvraag.status, kind)
                 if aanvraag.lock_version != expected_lock:
                     raise Conflict(aanvraag.status)
                 now = _now()
@@ -848,11 +853,7 @@ class Store:
                 session.flush()
                 details = {"status": aanvraag.status, "uiterlijk": due_on.isoformat()}
                 self._log(
-                    session,
-                    identity,
-                    TRANSITION_ACTIONS["verdagingen"],
-                    ("aanvraag", aanvraag.id),
-                    details,
+                    session, identity, TRANSITION_ACTIONS[kind], ("aanvraag", aanvraag.id), details
                 )
                 return self._representation(session, aanvraag)
         except StaleDataError:

@@ -7,8 +7,10 @@ sources live in `forms/pages/beoordelaar/termijnen.yaml`; this module only count
 assessor's queue and claim page, and by the service when it checks an extension.
 
 The history is the claim's (`Store.get`: oldest first): an information request is a step to
-`aanvulling_gevraagd` with its last day to supplement (`due_on`); an extension is a step that
-keeps the status (`from_status == to_status`) with the announced day (`due_on`).
+`aanvulling_gevraagd` with its last day to supplement (`due_on`). A step that keeps the status
+(`from_status == to_status`) with a day (`due_on`) sets a term: while the claim waits for a
+supplement, a later last day to supplement; otherwise the day the body announced when it
+extended the decision term.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ __all__ = [
     "Deadline",
     "DecisionTerm",
     "deadline",
-    "is_extension",
+    "is_term_step",
     "local_moment",
     "terms",
 ]
@@ -127,8 +129,10 @@ def _as_day(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def is_extension(step: dict[str, Any]) -> bool:
-    """Whether a history step is an extension of the decision term (it keeps the status)."""
+def is_term_step(step: dict[str, Any]) -> bool:
+    """Whether a history step sets a new day for a term (it keeps the status): while the claim
+    waits for a supplement, a later last day to supplement; otherwise an extension of the
+    decision term."""
     return step["from_status"] == step["to_status"] and step.get("due_on") is not None
 
 
@@ -156,8 +160,11 @@ def deadline(
     suspended_before_extension = 0
     for step in history:
         day = local_moment(step["at"]).date()
-        if is_extension(step):
-            extended, suspended_before_extension = _as_day(step["due_on"]), suspended
+        if is_term_step(step):
+            if step["to_status"] != waiting:
+                extended, suspended_before_extension = _as_day(step["due_on"]), suspended
+            elif asked is not None:  # more time to supplement: a new last day
+                until = _as_day(step["due_on"])
         elif step["to_status"] == waiting and asked is None:
             asked, until = day, _as_day(step.get("due_on"))
         elif step["from_status"] == waiting and asked is not None:

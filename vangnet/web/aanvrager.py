@@ -165,24 +165,30 @@ def _service_error(request: Request, exc: ApiProblem) -> Response:
     return error_page(request, exc.status if exc.status in (409, 413, 503) else 500)
 
 
-def _open_request_step(aanvraag: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The information request the claim waits on, if it waits on one (its history step)."""
+def _open_request_steps(aanvraag: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The steps of the information request the claim waits on, if it waits on one: the
+    request and any later last day given for it, oldest first."""
     if aanvraag["status"] != "aanvulling_gevraagd":
-        return None
-    asked = [h for h in aanvraag["history"] if h["to_status"] == "aanvulling_gevraagd"]
-    return asked[-1] if asked else None
+        return []
+    history = aanvraag["history"]
+    start = max(
+        (i for i, h in enumerate(history) if h["to_status"] == "aanvulling_gevraagd"
+         and h["from_status"] != "aanvulling_gevraagd"),
+        default=None,
+    )  # fmt: skip
+    return [] if start is None else list(history[start:])
 
 
 def _open_request(aanvraag: Mapping[str, Any]) -> str | None:
     """The reason of the information request the claim waits on, if it waits on one."""
-    step = _open_request_step(aanvraag)
-    return None if step is None else step["reason"]
+    steps = _open_request_steps(aanvraag)
+    return steps[0]["reason"] if steps else None
 
 
 def _open_request_due(aanvraag: Mapping[str, Any] | None) -> Any:
     """The last day to supplement of the open information request (a date), or None."""
-    step = None if aanvraag is None else _open_request_step(aanvraag)
-    return None if step is None else step.get("due_on")
+    steps = [] if aanvraag is None else _open_request_steps(aanvraag)
+    return steps[-1].get("due_on") if steps else None
 
 
 async def _claim(request: Request, aanvraag_id: str) -> dict[str, Any]:

@@ -311,6 +311,7 @@ _DONE = (
     "correctie",
     "beslissing_op_bezwaar",
     "verdaging",
+    "aanvultermijn",
 )
 
 
@@ -348,7 +349,7 @@ async def _claim_page(
             "forms": {
                 **{
                     k: given.get(k, FormState())
-                    for k in ("aanvulling", "besluit", "bezwaar", "verdaging")
+                    for k in ("aanvulling", "besluit", "bezwaar", "verdaging", "aanvultermijn")
                 },
                 "vervangen": given.get("vervangen", _replacement_form(context["current"])),
             },
@@ -446,6 +447,19 @@ async def ask(request: Request, aanvraag_id: str, user: Assessor) -> Response:
     return _back(aanvraag_id, "aanvulling")
 
 
+# how a field of a term's request body is named in words next to its form field
+_TERM_LABELS = {"reason": "De uitleg", "due_on": "De dag"}
+
+
+def _put_problems(state: FormState, exc: ApiProblem, fields: dict[str, str]) -> None:
+    """The service's problems with a term's request (`reason`, `due_on`) next to the form's
+    fields `fields` names for them."""
+    for problem in exc.problems or []:
+        name = fields.get(problem.field)
+        if name is not None:
+            state.errors.setdefault(name, f"{_TERM_LABELS[problem.field]} {problem.message}.")
+
+
 @router.post("/beoordelen/{aanvraag_id}/verdaging")
 async def extend(request: Request, aanvraag_id: str, user: Assessor) -> Response:
     """Extend the decision term (Awb 4:14): a later day and why, told to the applicant."""
@@ -477,16 +491,46 @@ async def extend(request: Request, aanvraag_id: str, user: Assessor) -> Response
             return await _claim_page(request, aanvraag_id, message=exc.detail, status=409)
         if exc.status != 400:
             return error_page(request, 500)
-        names = {"reason": "verdaging_reden", "due_on": "verdaging_datum"}
-        labels = {"reason": "De uitleg", "due_on": "De dag"}
-        for problem in exc.problems or []:
-            name = names.get(problem.field)
-            if name is not None:
-                state.errors.setdefault(name, f"{labels[problem.field]} {problem.message}.")
+        _put_problems(state, exc, {"reason": "verdaging_reden", "due_on": "verdaging_datum"})
         return await _claim_page(request, aanvraag_id, forms={"verdaging": state}, status=400)
     except Conflict as exc:
         return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
     return _back(aanvraag_id, "verdaging")
+
+
+@router.post("/beoordelen/{aanvraag_id}/aanvultermijn")
+async def more_time(request: Request, aanvraag_id: str, user: Assessor) -> Response:
+    """A later last day to supplement (Awb 4:5), with an optional reason for the applicant."""
+    form = await _claim_action(request, user, aanvraag_id, ("aanvragen", "aanvultermijn_verlengen"))
+    reason = form.get("aanvultermijn_reden", "").strip()
+    raw_day = form.get("aanvultermijn_datum", "").strip()
+    state = FormState({"aanvultermijn_reden": reason, "aanvultermijn_datum": raw_day})
+    if len(reason) > MAX_REASON:
+        state.errors["aanvultermijn_reden"] = (
+            f"De uitleg is {len(reason)} tekens lang; maak hem korter dan {MAX_REASON + 1} tekens."
+        )
+    day = parse_day(raw_day)
+    if day is None:
+        state.errors["aanvultermijn_datum"] = (
+            "Vul de nieuwe laatste dag in als dag-maand-jaar, bijvoorbeeld"
+            f" {today() + timedelta(weeks=2):%d-%m-%Y}."
+        )
+    if state.errors or day is None:
+        return await _claim_page(request, aanvraag_id, forms={"aanvultermijn": state}, status=400)
+    data: dict[str, Any] = {"due_on": day.isoformat()}
+    if reason:
+        data["reason"] = reason
+    try:
+        await deciding.extend_supplement(store_of(request), aanvraag_id, data, user)
+    except ApiProblem as exc:
+        if exc.status != 400:
+            return error_page(request, 500)
+        fields = {"reason": "aanvultermijn_reden", "due_on": "aanvultermijn_datum"}
+        _put_problems(state, exc, fields)
+        return await _claim_page(request, aanvraag_id, forms={"aanvultermijn": state}, status=400)
+    except Conflict as exc:
+        return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
+    return _back(aanvraag_id, "aanvultermijn")
 
 
 # --- deciding ----------------------------------------------------------------------------------

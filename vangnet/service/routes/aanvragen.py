@@ -82,6 +82,7 @@ _ACTIONS = {
     "in-behandeling": "in_behandeling_nemen",
     "aanvullingsverzoeken": "aanvulling_vragen",
     "verdagingen": "verdagen",
+    "aanvullingstermijnen": "aanvultermijn_verlengen",
     "aanvullingen": "aanvullen",
     "intrekking": "intrekken",
 }
@@ -301,6 +302,29 @@ async def post_verdaging(
     data = await read_json(request, optional=True)
     with _problems(aanvraag_id):
         stored = await deciding.extend(store, aanvraag_id, data, identity)
+    return json_response(stored)
+
+
+@router.post(
+    "/aanvragen/{aanvraagId}/aanvullingstermijnen",
+    summary="Geef meer tijd om aan te vullen",
+    operation_id="postAanvullingstermijn",
+    response_model=IngediendeAanvraag,
+    responses=_NOT_FOUND | _CONFLICT,
+    openapi_extra=json_body("Aanvullingstermijn"),
+)
+async def post_aanvullingstermijn(
+    request: Request,
+    store: StoreDep,
+    identity: Annotated[Identity, may("aanvragen", "aanvultermijn_verlengen")],
+    aanvraag_id: AanvraagId,
+) -> Response:
+    """Geef de aanvrager een latere laatste dag om aan te vullen (Awb 4:5); de beslistermijn
+    blijft tot die dag opgeschort."""
+    await allowed(store, identity, _ACTIONS["aanvullingstermijnen"], aanvraag_id)
+    data = await read_json(request, optional=True)
+    with _problems(aanvraag_id):
+        stored = await deciding.extend_supplement(store, aanvraag_id, data, identity)
     return json_response(stored)
 
 
