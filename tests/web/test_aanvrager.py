@@ -285,6 +285,8 @@ def test_submit_through_the_form_then_the_claim_page_and_the_list(officer: Offic
     assert "Inbraakalarm met doormelding" in text  # the neutral calculation is at hand
     assert "Wat zou de uitkomst veranderen?" in text
     assert "De beoordelaar heeft nog niet om informatie gevraagd." in text
+    # when the besluit comes at the latest: eight weeks after receipt (termijnen.yaml)
+    assert "Besluit uiterlijk" in text and "8 weken na ontvangst" in text
     # the server set the owner: the assessor of BZK sees it, the other municipality does not
     stored = _advice(officer, aanvraag_id)
     assert stored["status"] == "ingediend" and stored["claim"]["applicant"]["name"] == (
@@ -489,6 +491,7 @@ def test_an_information_request_is_answered_through_the_form(officer: Officer) -
     # the last day to supplement (the letters' term from today), in words
     due = officer.team.bzk.get(f"/v1/aanvragen/{aanvraag_id}").json()["history"][-1]["due_on"]
     assert due is not None and "Vul de aanvraag aan uiterlijk op" in text
+    assert "Besluit uiterlijk Nog niet bekend: de beoordelaar wacht op uw aanvulling" in text
     form = officer.client.get(f"/aanvragen/{aanvraag_id}/aanvullen").text
     assert "Vul aan uiterlijk op" in _text(form)
     # the stored claim, back in the form
@@ -632,6 +635,7 @@ def test_the_applicant_sees_an_extension_and_its_reason(officer: Officer) -> Non
     assert r.status_code == 200, r.text
     text = _text(officer.client.get(f"/aanvragen/{aanvraag_id}").text)
     assert "besluit verdaagd tot" in text and why in text
+    assert "de beoordelaar heeft het besluit verdaagd" in text
 
 
 def test_more_time_keeps_the_question_and_shows_the_new_day(officer: Officer) -> None:

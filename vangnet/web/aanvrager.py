@@ -74,6 +74,7 @@ from vangnet.service.store import (
     NotFound,
     TransitionRefused,
 )
+from vangnet.service.termijnen import deadline, terms
 from vangnet.web.access import (
     SignedIn,
     check,
@@ -565,6 +566,11 @@ async def _claim_page(
         "kind_options": [(k, texts()["attachment_kinds"][k]) for k in SOORTEN],
         "max_mb": MAX_BYTES // 1_000_000,
         "advice": await _advice(request, aanvraag),
+        # when the applicant may expect the besluit (the same count as the assessor's queue)
+        "term": deadline(aanvraag["created_at"], aanvraag["history"])
+        if aanvraag["status"] in ("ingediend", "in_behandeling", "aanvulling_gevraagd", "aangevuld")
+        else None,
+        "terms": terms(),
     }
     return page(request, "aanvrager/aanvraag.html.j2", context, status=status)
 
