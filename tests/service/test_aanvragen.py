@@ -333,6 +333,9 @@ def test_an_information_request_has_a_last_day(team: Team, gm: Actor) -> None:
     step = r.json()["history"][-1]
     assert step["due_on"] == (today + timedelta(weeks=supplement_weeks())).isoformat()
     assert r.json()["allowed_transitions"] == ["aanvullingen", "intrekking"]
+    term = r.json()["decision_term"]
+    assert term["suspended"] and term["due_on"] is None
+    assert term["supplement_due"] == step["due_on"]
     # with one: that day, and the audit log records it (no free text)
     b = submit(gm, claim(claim_id="P06-B"))
     move(team, b, "in-behandeling")
@@ -359,7 +362,7 @@ def test_the_body_decides_after_the_last_day_has_passed_unused(team: Team, gm: A
     r = move(team, a, "besluit", follows)
     assert r.status_code == 201, r.text
     body = gm.get(a["href"]).json()
-    assert body["status"] == "besloten"
+    assert body["status"] == "besloten" and body["decision_term"] is None
     assert [(h["from_status"], h["to_status"]) for h in body["history"]][-2:] == [
         ("in_behandeling", "aanvulling_gevraagd"),
         ("aanvulling_gevraagd", "besloten"),
@@ -437,6 +440,9 @@ def test_the_body_extends_the_decision_term_while_it_runs(team: Team, gm: Actor)
         why,
     )
     assert deadline(body["created_at"], body["history"]).due == date.fromisoformat(later)
+    # the API says so too, counted the same way
+    assert body["decision_term"] == {"due_on": later, "suspended": False, "suspended_days": 0,
+                                     "supplement_due": None, "extended_to": later}  # fmt: skip
     app: Any = team.client.app
     [entry] = app.state.audit.entries_for(app.state.store.engine, [a["id"]], limit=20)[-1:]
     assert entry.action == "aanvraag.verdagen" and entry.details["uiterlijk"] == later

@@ -145,12 +145,29 @@ class Statusovergang(BaseModel):
     claim_version: int | None = Field(description="De versie die deze stap bracht, als die er is")
 
 
+class Beslistermijn(BaseModel):
+    """When the body must decide on an open claim (Awb 4:13, 4:14, 4:15; termijnen.yaml)."""
+
+    due_on: date | None = Field(
+        description="De uiterste beslisdatum; leeg zolang de termijn is opgeschort"
+    )
+    suspended: bool = Field(description="De termijn is opgeschort: het wacht op een aanvulling")
+    suspended_days: int = Field(description="Dagen waarin de termijn opgeschort was")
+    supplement_due: date | None = Field(
+        description="Bij een open verzoek om aanvulling: de laatste dag om aan te vullen"
+    )
+    extended_to: date | None = Field(description="De dag die de laatste verdaging noemde")
+
+
 class IngediendeAanvraag(AanvraagSamenvatting):
     """A submitted claim: the current version, every advice (newest first), its besluiten
     and its history."""
 
     allowed_transitions: list[str] = Field(
         description="De overgangen die nu mogelijk zijn, als naam van hun bron"
+    )
+    decision_term: Beslistermijn | None = Field(
+        description="Wanneer er uiterlijk besloten moet zijn; leeg na het besluit of intrekking"
     )
     claim_sha256: str
     claim: ClaimJson

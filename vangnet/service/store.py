@@ -62,6 +62,7 @@ from vangnet.service.models import (
     Bijlage,
     Statusovergang,
 )
+from vangnet.service.termijnen import deadline
 
 __all__ = [
     "BesluitConflict",
@@ -1196,9 +1197,23 @@ class Store:
         besluiten = session.execute(in_order.order_by(Besluit.number)).mappings().all()
         waiting = [h for h in history if h.to_status == "aanvulling_gevraagd"]
         due = waiting[-1].due_on if waiting and a.status == "aanvulling_gevraagd" else None
+        steps = [
+            {
+                "from_status": h.from_status,
+                "to_status": h.to_status,
+                "at": _timestamp(h.at),
+                "reason": h.reason,
+                "due_on": h.due_on,
+                "claim_version": (
+                    None if h.claim_version_id is None else versions[h.claim_version_id].number
+                ),
+            }
+            for h in history
+        ]
         return {
             **self._summary(a),
             "allowed_transitions": allowed_transitions(a.status, supplement_due=due),
+            "decision_term": _decision_term(a, steps),
             "claim_sha256": current.claim_sha256,
             "claim": _money_as_cents(decode_json(current.claim_json)),
             "advices": [
@@ -1210,20 +1225,23 @@ class Store:
                 for x in advices
             ],
             "besluiten": [_besluit_summary(b) for b in besluiten],
-            "history": [
-                {
-                    "from_status": h.from_status,
-                    "to_status": h.to_status,
-                    "at": _timestamp(h.at),
-                    "reason": h.reason,
-                    "due_on": h.due_on,
-                    "claim_version": (
-                        None if h.claim_version_id is None else versions[h.claim_version_id].number
-                    ),
-                }
-                for h in history
-            ],
+            "history": steps,
         }
+
+
+def _decision_term(a: Aanvraag, steps: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """When the body must decide (`vangnet.service.termijnen`, the count the pages show), for
+    a claim still open; None once it is decided or withdrawn."""
+    if a.status in ("besloten", "ingetrokken"):
+        return None
+    term = deadline(_timestamp(a.created_at), steps)
+    return {
+        "due_on": term.due,
+        "suspended": term.suspended_now,
+        "suspended_days": term.suspended_days,
+        "supplement_due": term.supplement_due,
+        "extended_to": term.extended_to,
+    }
 
 
 def _link(collection: str, id_: str) -> dict[str, str]:
