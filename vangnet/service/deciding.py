@@ -29,7 +29,7 @@ from vangnet.service.attachments import Attachments, attachment_problems
 from vangnet.service.body import validation_problems
 from vangnet.service.brief import letter_date, make_context, render
 from vangnet.service.identity import Identity
-from vangnet.service.lifecycle import EXTENDABLE, TRANSITIONS, supplement_open, today_nl
+from vangnet.service.lifecycle import TERM_STEPS, TRANSITIONS, supplement_open, today_nl
 from vangnet.service.problems import ApiProblem
 from vangnet.service.schemas import AanvullingstermijnIn, VerdagingIn
 from vangnet.service.schemas_besluit import BesluitIn, BezwaarIn, Outcome
@@ -41,7 +41,7 @@ from vangnet.service.store import (
     TransitionRefused,
     cents,
 )
-from vangnet.service.termijnen import deadline, terms
+from vangnet.service.termijnen import Deadline, deadline, terms
 from vangnet.workers import EngineWorkers
 
 __all__ = [
@@ -229,6 +229,13 @@ async def make_besluit(
 _LONGEST_SUPPLEMENT = timedelta(days=366)
 
 
+def _beyond_a_year(requested: date, today: date) -> Problem | None:
+    if requested <= today + _LONGEST_SUPPLEMENT:
+        return None
+    text = f"mag hoogstens een jaar na vandaag liggen (uiterlijk {today + _LONGEST_SUPPLEMENT})"
+    return Problem("due_on", requested.isoformat(), text)
+
+
 def supplement_due(requested: date | None, today: date) -> date:
     """The last day to supplement for an information request made `today`: the day the
     assessor names (after today, within a year), or else the letters' term from today
@@ -238,10 +245,35 @@ def supplement_due(requested: date | None, today: date) -> date:
     if requested <= today:
         text = f"moet na vandaag liggen ({today.isoformat()}): de aanvrager moet tijd krijgen"
         raise _refuse([Problem("due_on", requested.isoformat(), text)])
-    if requested > today + _LONGEST_SUPPLEMENT:
-        text = f"mag hoogstens een jaar na vandaag liggen (uiterlijk {today + _LONGEST_SUPPLEMENT})"
-        raise _refuse([Problem("due_on", requested.isoformat(), text)])
+    too_late = _beyond_a_year(requested, today)
+    if too_late is not None:
+        raise _refuse([too_late])
     return requested
+
+
+async def _term_now(store: Store, aanvraag_id: str, kind: str) -> tuple[int, Deadline, date]:
+    """For a term step `kind` (`TERM_STEPS`) on claim `aanvraag_id`: the lock version the
+    check rests on, the claim's terms today, and today; 409 when the status does not allow it.
+    The lock version is read before the history, so a change in between refuses the step."""
+    seen = await run_in_threadpool(store.snapshot, aanvraag_id)
+    if seen.status not in TERM_STEPS[kind]:
+        raise TransitionRefused(seen.status, kind)
+    claim = await run_in_threadpool(store.get, aanvraag_id)
+    today = today_nl()
+    return seen.lock_version, deadline(claim["created_at"], claim["history"], now=today), today
+
+
+async def _store_term(
+    store: Store, aanvraag_id: str, kind: str, *, identity: Identity, reason: str | None,
+    due_on: date, lock: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Store the term step `kind` (`Store.extend`) in a thread; the claim as stored."""
+    return await run_in_threadpool(
+        lambda: store.extend(
+            aanvraag_id, identity=identity, kind=kind, reason=reason, due_on=due_on,
+            expected_lock=lock,
+        )
+    )  # fmt: skip
 
 
 async def extend(store: Store, aanvraag_id: str, data: Any, identity: Identity) -> dict[str, Any]:
@@ -252,12 +284,7 @@ async def extend(store: Store, aanvraag_id: str, data: Any, identity: Identity) 
     body, problems = _parse(VerdagingIn, data)
     if body is None:  # the body itself first, as every step of a claim's life
         raise _refuse(problems)
-    seen = await run_in_threadpool(store.snapshot, aanvraag_id)
-    if seen.status not in EXTENDABLE:
-        raise TransitionRefused(seen.status, "verdagingen")
-    claim = await run_in_threadpool(store.get, aanvraag_id)
-    today = today_nl()
-    term = deadline(claim["created_at"], claim["history"], now=today)
+    lock, term, today = await _term_now(store, aanvraag_id, "verdagingen")
     if term.due is not None and today > term.due:
         raise ApiProblem(
             409,
@@ -269,21 +296,14 @@ async def extend(store: Store, aanvraag_id: str, data: Any, identity: Identity) 
     if term.due is not None and requested <= term.due:
         text = f"moet na de huidige beslisdatum liggen ({term.due.isoformat()})"
         problems.append(Problem("due_on", requested.isoformat(), text))
-    elif requested > today + _LONGEST_SUPPLEMENT:
-        text = f"mag hoogstens een jaar na vandaag liggen (uiterlijk {today + _LONGEST_SUPPLEMENT})"
-        problems.append(Problem("due_on", requested.isoformat(), text))
+    elif (too_late := _beyond_a_year(requested, today)) is not None:
+        problems.append(too_late)
     if problems:
         raise _refuse(problems)
-    return await run_in_threadpool(
-        lambda: store.extend(
-            aanvraag_id,
-            identity=identity,
-            kind="verdagingen",
-            reason=body.reason,
-            due_on=body.due_on,
-            expected_lock=seen.lock_version,
-        )
-    )
+    return await _store_term(
+        store, aanvraag_id, "verdagingen", identity=identity, reason=body.reason,
+        due_on=requested, lock=lock,
+    )  # fmt: skip
 
 
 async def extend_supplement(
@@ -296,33 +316,16 @@ async def extend_supplement(
     body, problems = _parse(AanvullingstermijnIn, data)
     if body is None:
         raise _refuse(problems)
-    seen = await run_in_threadpool(store.snapshot, aanvraag_id)
-    if seen.status != "aanvulling_gevraagd":
-        raise TransitionRefused(seen.status, "aanvullingstermijnen")
-    claim = await run_in_threadpool(store.get, aanvraag_id)
-    today = today_nl()
-    current = deadline(claim["created_at"], claim["history"], now=today).supplement_due
-    requested = body.due_on
+    lock, term, today = await _term_now(store, aanvraag_id, "aanvullingstermijnen")
+    current, requested = term.supplement_due, body.due_on
     if current is not None and requested <= current:
         text = f"moet na de huidige laatste dag om aan te vullen liggen ({current.isoformat()})"
-        problems.append(Problem("due_on", requested.isoformat(), text))
-    else:
-        try:
-            supplement_due(requested, today)
-        except ApiProblem as exc:
-            problems.extend(exc.problems or [])
-    if problems:
-        raise _refuse(problems)
-    return await run_in_threadpool(
-        lambda: store.extend(
-            aanvraag_id,
-            identity=identity,
-            kind="aanvullingstermijnen",
-            reason=body.reason,
-            due_on=requested,
-            expected_lock=seen.lock_version,
-        )
-    )
+        raise _refuse([Problem("due_on", requested.isoformat(), text)])
+    supplement_due(requested, today)  # after today, within a year
+    return await _store_term(
+        store, aanvraag_id, "aanvullingstermijnen", identity=identity, reason=body.reason,
+        due_on=requested, lock=lock,
+    )  # fmt: skip
 
 
 async def decide(

@@ -23,6 +23,7 @@ __all__ = [
     "EXTENDABLE",
     "NL",
     "STATUSES",
+    "TERM_STEPS",
     "TRANSITIONS",
     "Status",
     "Transition",
@@ -86,6 +87,13 @@ TRANSITIONS: dict[str, Transition] = {
 # the statuses in which the body may extend the decision term (Awb 4:14): a claim it handles,
 # not one that waits for the applicant; an extension keeps the status
 EXTENDABLE: tuple[Status, ...] = ("in_behandeling", "aangevuld")
+# the steps that set a new day for a term and keep the status (named after their resource,
+# POST /v1/aanvragen/{id}/<name>), with the statuses they are made in: an extension of the
+# decision term, and a later last day to supplement (Awb 4:5) while the claim waits for it
+TERM_STEPS: dict[str, tuple[Status, ...]] = {
+    "verdagingen": EXTENDABLE,
+    "aanvullingstermijnen": ("aanvulling_gevraagd",),
+}
 
 
 def today_nl(moment: datetime | None = None) -> date:

@@ -52,7 +52,7 @@ from vangnet.service.audit import AuditEvent, AuditLog
 from vangnet.service.authz import ObjectRef
 from vangnet.service.db import WRITE
 from vangnet.service.identity import Identity
-from vangnet.service.lifecycle import EXTENDABLE, TRANSITIONS, allowed_transitions
+from vangnet.service.lifecycle import TERM_STEPS, TRANSITIONS, allowed_transitions
 from vangnet.service.models import (
     Aanvraag,
     AanvraagVersie,
@@ -268,6 +268,21 @@ def _supplement_passed(before: date) -> ColumnElement[bool]:
     )
 
 
+def _event(
+    identity: Identity, action: str, obj: tuple[str | None, str | None], details: dict[str, Any]
+) -> AuditEvent:
+    """The audit entry of a successful act of `identity` on the object `obj` (type, id)."""
+    return AuditEvent(
+        actor=identity.actor,
+        action=action,
+        result="gelukt",
+        origin=identity.origin,
+        object_type=obj[0],
+        object_id=obj[1],
+        details=details,
+    )
+
+
 def _euros(amount: int) -> Decimal:
     return Decimal(amount).scaleb(-2)
 
@@ -373,19 +388,7 @@ class Store:
     ) -> None:
         """The change's entry in the audit log, in the change's own transaction; `obj` is the
         object's type and id."""
-        object_type, object_id = obj
-        self.audit.append(
-            session,
-            AuditEvent(
-                actor=identity.actor,
-                action=action,
-                result="gelukt",
-                origin=identity.origin,
-                object_type=object_type,
-                object_id=object_id,
-                details=details,
-            ),
-        )
+        self.audit.append(session, _event(identity, action, obj, details))
 
     def record(
         self,
@@ -397,18 +400,7 @@ class Store:
     ) -> None:
         """An entry in the audit log for something that changed nothing (a download, a
         pre-check), in a transaction of its own."""
-        self.audit.record(
-            self.engine,
-            AuditEvent(
-                actor=identity.actor,
-                action=action,
-                result="gelukt",
-                origin=identity.origin,
-                object_type=object_type,
-                object_id=object_id,
-                details=details,
-            ),
-        )
+        self.audit.record(self.engine, _event(identity, action, (object_type, object_id), details))
 
     @staticmethod
     def _load(session: Session, aanvraag_id: str, *, lock: bool = False) -> Aanvraag:
@@ -831,11 +823,10 @@ class Store:
         (Awb 4:5; `due_on` the new last day). `expected_lock`: the lock version the caller
         checked the term against (`deciding`). The audit log records the day, never the reason
         (free text)."""
-        allowed = EXTENDABLE if kind == "verdagingen" else ("aanvulling_gevraagd",)
         try:
             with self._writing() as session:
                 aanvraag = self._load(session, aanvraag_id, lock=True)
-                if aanvraag.status not in allowed:
+                if aanvraag.status not in TERM_STEPS[kind]:
                     raise TransitionRefused(aanvraag.status, kind)
                 if aanvraag.lock_version != expected_lock:
                     raise Conflict(aanvraag.status)
@@ -1195,8 +1186,6 @@ class Store:
         # the besluiten in their order, without their letters
         in_order = select(*_BESLUIT_SUMMARY).where(Besluit.aanvraag_id == a.id)
         besluiten = session.execute(in_order.order_by(Besluit.number)).mappings().all()
-        waiting = [h for h in history if h.to_status == "aanvulling_gevraagd"]
-        due = waiting[-1].due_on if waiting and a.status == "aanvulling_gevraagd" else None
         steps = [
             {
                 "from_status": h.from_status,
@@ -1210,10 +1199,12 @@ class Store:
             }
             for h in history
         ]
+        term = _decision_term(a, steps)
+        due = None if term is None else term["supplement_due"]
         return {
             **self._summary(a),
             "allowed_transitions": allowed_transitions(a.status, supplement_due=due),
-            "decision_term": _decision_term(a, steps),
+            "decision_term": term,
             "claim_sha256": current.claim_sha256,
             "claim": _money_as_cents(decode_json(current.claim_json)),
             "advices": [

@@ -74,7 +74,7 @@ from vangnet.service.store import (
     NotFound,
     TransitionRefused,
 )
-from vangnet.service.termijnen import deadline, terms
+from vangnet.service.termijnen import terms
 from vangnet.web.access import (
     SignedIn,
     check,
@@ -166,30 +166,23 @@ def _service_error(request: Request, exc: ApiProblem) -> Response:
     return error_page(request, exc.status if exc.status in (409, 413, 503) else 500)
 
 
-def _open_request_steps(aanvraag: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The steps of the information request the claim waits on, if it waits on one: the
-    request and any later last day given for it, oldest first."""
-    if aanvraag["status"] != "aanvulling_gevraagd":
-        return []
-    history = aanvraag["history"]
-    start = max(
-        (i for i, h in enumerate(history) if h["to_status"] == "aanvulling_gevraagd"
-         and h["from_status"] != "aanvulling_gevraagd"),
-        default=None,
-    )  # fmt: skip
-    return [] if start is None else list(history[start:])
-
-
 def _open_request(aanvraag: Mapping[str, Any]) -> str | None:
-    """The reason of the information request the claim waits on, if it waits on one."""
-    steps = _open_request_steps(aanvraag)
-    return steps[0]["reason"] if steps else None
+    """The reason of the information request the claim waits on, if it waits on one (the
+    request itself, not a later last day given for it)."""
+    if aanvraag["status"] != "aanvulling_gevraagd":
+        return None
+    asked = [
+        h for h in aanvraag["history"]
+        if h["to_status"] == "aanvulling_gevraagd" and h["from_status"] != "aanvulling_gevraagd"
+    ]  # fmt: skip
+    return asked[-1]["reason"] if asked else None
 
 
 def _open_request_due(aanvraag: Mapping[str, Any] | None) -> Any:
-    """The last day to supplement of the open information request (a date), or None."""
-    steps = [] if aanvraag is None else _open_request_steps(aanvraag)
-    return steps[-1].get("due_on") if steps else None
+    """The last day to supplement of the open information request (a date), or None: the
+    claim's `decision_term` as the store counts it."""
+    term = None if aanvraag is None else aanvraag.get("decision_term")
+    return None if term is None else term["supplement_due"]
 
 
 async def _claim(request: Request, aanvraag_id: str) -> dict[str, Any]:
@@ -566,10 +559,8 @@ async def _claim_page(
         "kind_options": [(k, texts()["attachment_kinds"][k]) for k in SOORTEN],
         "max_mb": MAX_BYTES // 1_000_000,
         "advice": await _advice(request, aanvraag),
-        # when the applicant may expect the besluit (the same count as the assessor's queue)
-        "term": deadline(aanvraag["created_at"], aanvraag["history"])
-        if aanvraag["status"] in ("ingediend", "in_behandeling", "aanvulling_gevraagd", "aangevuld")
-        else None,
+        # when the applicant may expect the besluit (the store's count, as the assessor's queue)
+        "term": aanvraag["decision_term"],
         "terms": terms(),
     }
     return page(request, "aanvrager/aanvraag.html.j2", context, status=status)

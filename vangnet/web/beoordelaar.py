@@ -26,6 +26,7 @@ Nothing here logs: claims describe threatened people.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -417,9 +418,7 @@ async def ask(request: Request, aanvraag_id: str, user: Assessor) -> Response:
     if not reason:
         state.errors["reden"] = "Schrijf welke informatie u nodig heeft."
     elif len(reason) > MAX_REASON:
-        state.errors["reden"] = (
-            f"Uw vraag is {len(reason)} tekens lang; maak hem korter dan {MAX_REASON + 1} tekens."
-        )
+        state.errors["reden"] = _too_long("Uw vraag", reason)
     day = parse_day(raw_day) if raw_day else None
     if raw_day and day is None:
         state.errors["uiterlijk"] = (
@@ -451,13 +450,34 @@ async def ask(request: Request, aanvraag_id: str, user: Assessor) -> Response:
 _TERM_LABELS = {"reason": "De uitleg", "due_on": "De dag"}
 
 
-def _put_problems(state: FormState, exc: ApiProblem, fields: dict[str, str]) -> None:
-    """The service's problems with a term's request (`reason`, `due_on`) next to the form's
-    fields `fields` names for them."""
-    for problem in exc.problems or []:
-        name = fields.get(problem.field)
-        if name is not None:
-            state.errors.setdefault(name, f"{_TERM_LABELS[problem.field]} {problem.message}.")
+def _too_long(what: str, text: str) -> str:
+    return f"{what} is {len(text)} tekens lang; maak hem korter dan {MAX_REASON + 1} tekens."
+
+
+async def _term_step(
+    request: Request, aanvraag_id: str, name: str, state: FormState, step: Awaitable[Any]
+) -> Response:
+    """Run a term step of the service (`deciding.extend`, `extend_supplement`) for form `name`:
+    its problems with `reason` and `due_on` next to the fields `<name>_reden` and
+    `<name>_datum`, a refusal by the claim's state as a message, else back to the claim with
+    `gedaan=name`."""
+    fields = {"reason": f"{name}_reden", "due_on": f"{name}_datum"}
+    try:
+        await step
+    except ApiProblem as exc:
+        if exc.status == 409:
+            return await _claim_page(request, aanvraag_id, message=exc.detail, status=409)
+        if exc.status != 400:
+            return error_page(request, 500)
+        for problem in exc.problems or []:
+            field_name = fields.get(problem.field)
+            if field_name is not None:
+                text = f"{_TERM_LABELS[problem.field]} {problem.message}."
+                state.errors.setdefault(field_name, text)
+        return await _claim_page(request, aanvraag_id, forms={name: state}, status=400)
+    except Conflict as exc:
+        return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
+    return _back(aanvraag_id, name)
 
 
 @router.post("/beoordelen/{aanvraag_id}/verdaging")
@@ -470,9 +490,7 @@ async def extend(request: Request, aanvraag_id: str, user: Assessor) -> Response
     if not reason:
         state.errors["verdaging_reden"] = "Schrijf waarom het besluit later komt."
     elif len(reason) > MAX_REASON:
-        state.errors["verdaging_reden"] = (
-            f"De uitleg is {len(reason)} tekens lang; maak hem korter dan {MAX_REASON + 1} tekens."
-        )
+        state.errors["verdaging_reden"] = _too_long("De uitleg", reason)
     day = parse_day(raw_day)
     if day is None:
         state.errors["verdaging_datum"] = (
@@ -481,21 +499,9 @@ async def extend(request: Request, aanvraag_id: str, user: Assessor) -> Response
         )
     if state.errors or day is None:
         return await _claim_page(request, aanvraag_id, forms={"verdaging": state}, status=400)
-    store = store_of(request)
-    try:
-        await deciding.extend(
-            store, aanvraag_id, {"reason": reason, "due_on": day.isoformat()}, user
-        )
-    except ApiProblem as exc:
-        if exc.status == 409:
-            return await _claim_page(request, aanvraag_id, message=exc.detail, status=409)
-        if exc.status != 400:
-            return error_page(request, 500)
-        _put_problems(state, exc, {"reason": "verdaging_reden", "due_on": "verdaging_datum"})
-        return await _claim_page(request, aanvraag_id, forms={"verdaging": state}, status=400)
-    except Conflict as exc:
-        return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
-    return _back(aanvraag_id, "verdaging")
+    data = {"reason": reason, "due_on": day.isoformat()}
+    step = deciding.extend(store_of(request), aanvraag_id, data, user)
+    return await _term_step(request, aanvraag_id, "verdaging", state, step)
 
 
 @router.post("/beoordelen/{aanvraag_id}/aanvultermijn")
@@ -506,9 +512,7 @@ async def more_time(request: Request, aanvraag_id: str, user: Assessor) -> Respo
     raw_day = form.get("aanvultermijn_datum", "").strip()
     state = FormState({"aanvultermijn_reden": reason, "aanvultermijn_datum": raw_day})
     if len(reason) > MAX_REASON:
-        state.errors["aanvultermijn_reden"] = (
-            f"De uitleg is {len(reason)} tekens lang; maak hem korter dan {MAX_REASON + 1} tekens."
-        )
+        state.errors["aanvultermijn_reden"] = _too_long("De uitleg", reason)
     day = parse_day(raw_day)
     if day is None:
         state.errors["aanvultermijn_datum"] = (
@@ -520,17 +524,8 @@ async def more_time(request: Request, aanvraag_id: str, user: Assessor) -> Respo
     data: dict[str, Any] = {"due_on": day.isoformat()}
     if reason:
         data["reason"] = reason
-    try:
-        await deciding.extend_supplement(store_of(request), aanvraag_id, data, user)
-    except ApiProblem as exc:
-        if exc.status != 400:
-            return error_page(request, 500)
-        fields = {"reason": "aanvultermijn_reden", "due_on": "aanvultermijn_datum"}
-        _put_problems(state, exc, fields)
-        return await _claim_page(request, aanvraag_id, forms={"aanvultermijn": state}, status=400)
-    except Conflict as exc:
-        return await _claim_page(request, aanvraag_id, message=_conflict_text(exc), status=409)
-    return _back(aanvraag_id, "aanvultermijn")
+    step = deciding.extend_supplement(store_of(request), aanvraag_id, data, user)
+    return await _term_step(request, aanvraag_id, "aanvultermijn", state, step)
 
 
 # --- deciding ----------------------------------------------------------------------------------
